@@ -1,0 +1,60 @@
+/* scrub native engine: the whole C surface of scrub.
+ *
+ * The region between the cdef markers is read verbatim by native/ffi_build.py as the cffi
+ * cdef, so the Python binding and the C prototypes cannot drift apart.  Keep it to what
+ * pycparser accepts: no preprocessor logic, integer #defines only.
+ *
+ * Every function returns 0 on success or -1 with `io->error` (or errno) set.  No paths,
+ * no policy, no allocation of user-visible memory happens here: Python owns the buffers.
+ */
+#ifndef SCRUB_NATIVE_H
+#define SCRUB_NATIVE_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* cdef-begin */
+#define SCRUB_NATIVE_ABI 3
+
+#define SCRUB_SRC_BUFFER 0      /* write `pattern` (one chunk, phase-aligned) again and again */
+#define SCRUB_SRC_KEYSTREAM 1   /* write the keystream (key, nonce) at the file offset */
+
+#define SCRUB_KS_AES128_CTR 1   /* NIST SP 800-38A CTR, 128-bit big-endian counter */
+#define SCRUB_KS_CHACHA20 2     /* RFC 8439 block function, 128-bit little-endian counter */
+
+#define SCRUB_MAX_BAD 64
+
+struct scrub_io {
+    int fd;
+    int source;              /* SCRUB_SRC_* */
+    int keystream;           /* SCRUB_KS_* when source is SCRUB_SRC_KEYSTREAM */
+    uint8_t key[32];         /* AES-128 uses the first 16 bytes */
+    uint8_t nonce[16];       /* initial counter block */
+    const uint8_t *pattern;  /* SCRUB_SRC_BUFFER: `chunk` bytes matching file offset `offset` */
+    uint8_t *buf0;           /* two caller-owned, page-aligned buffers of `chunk` bytes */
+    uint8_t *buf1;
+    size_t chunk;            /* bytes per write; a multiple of 4096 */
+    uint32_t sector;         /* granularity of the retry after EIO */
+    uint64_t offset;         /* range to write or verify */
+    uint64_t length;
+    int *cancel;             /* polled before every chunk; non-zero stops the loop */
+    uint64_t *progress;      /* bytes handled so far in this range, for progress display */
+    /* results */
+    uint64_t done;           /* bytes written (or compared) from `offset` before a stop */
+    uint64_t error_offset;   /* where the error or the first mismatch is */
+    int error;               /* errno of the error that stopped the range, 0 if none */
+    int direct_dropped;      /* 1 if O_DIRECT was turned off because the kernel refused it */
+    uint32_t nbad;           /* sectors that failed with EIO (counted past SCRUB_MAX_BAD) */
+    uint64_t bad[64];
+};
+
+int scrub_native_abi(void);
+int scrub_cpu_aesni(void);
+int scrub_cpu_vaes(void);
+int scrub_keystream(int kind, const uint8_t *key, const uint8_t *nonce,
+                    uint64_t offset, uint8_t *out, size_t len);
+int scrub_write_range(struct scrub_io *io);
+int scrub_verify_range(struct scrub_io *io);
+void scrub_wipe(void *p, size_t n);
+/* cdef-end */
+
+#endif

@@ -1,0 +1,3 @@
+from scrub.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,745 @@
+"""shred(): overwrite files (and, when asked, block devices) in place, verify, then remove.
+
+Order per path: open beneath its directory without following links, check what it is and
+who else can reach it, plan the byte ranges, run every pass (write, fdatasync, optional
+read-back), then truncate, rename to ever shorter names, unlink and sync the directory.
+One bad path never stops the others; Ctrl-C stops after the current chunk and leaves the
+file in place.
+"""
+
+from __future__ import annotations
+
+import errno as E
+import fcntl
+import math
+import os
+import stat
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from scrub import _linux
+from scrub._native import CHUNK, Control, Engine, Keystream, RangeOutcome, aligned_buffer, drop_direct, engine as pick_engine
+from scrub._paths import as_bytes, display
+from scrub.exceptions import Interrupted, UsageError
+from scrub.results import PassRecord, Progress, ShredResult
+from scrub.schemes import Pass, RANDOM, Scheme, lookup, shred_passes
+
+REMOVE_MODES = ("unlink", "wipe", "wipesync")
+VERIFY_MODES = ("none", "last", "all")
+NAME_ALPHABET = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+RENAME_TRIES_PER_LENGTH = 512
+PROGRESS_INTERVAL = 0.2
+
+
+# --------------------------------------------------------------------------------------
+# Planning
+
+
+def plan(scheme: str | Scheme | None = None, iterations: int | None = None, zero: bool = False) -> tuple[Pass, ...]:
+    """The pass sequence: a scheme, or GNU shred's ``-n N`` pool (default N=3), plus ``-z``."""
+    if scheme is not None and iterations is not None:
+        raise UsageError("give either a scheme or a pass count (-n), not both")
+    if iterations is not None and iterations < 0:
+        raise UsageError(f"invalid number of passes: {iterations}")
+    if scheme is None:
+        passes = shred_passes(3 if iterations is None else iterations)
+    else:
+        try:
+            passes = (lookup(scheme) if isinstance(scheme, str) else scheme).passes
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return passes + ((Pass(b"\x00"),) if zero else ())
+
+
+def data_ranges(fd: int, size: int) -> list[tuple[int, int]]:
+    """Allocated ranges of [0, size) by SEEK_DATA/SEEK_HOLE; the whole range where the file
+    system cannot tell."""
+    ranges, pos = [], 0
+    while pos < size:
+        try:
+            start = os.lseek(fd, pos, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == E.ENXIO:  # no data past pos
+                break
+            return [(0, size)]
+        if start >= size:
+            break
+        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+        ranges.append((start, end - start))
+        pos = end
+    return ranges
+
+
+def round_ranges(ranges: list[tuple[int, int]], block: int, limit: int) -> list[tuple[int, int]]:
+    """Extend each range to the block boundary (the slack after the data), capped at
+    ``limit``, and merge what then touches."""
+    out: list[list[int]] = []
+    for off, n in ranges:
+        end = min(-(-(off + n) // block) * block, limit)
+        if out and off <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([off, end])
+    return [(a, b - a) for a, b in out if b > a]
+
+
+def parse_size(text: str) -> int:
+    """GNU-style size: decimal, 0x hex or 0 octal, with K M G T P E (x1024) or KB MB ... (x1000)."""
+    t = text.strip()
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50, "E": 1 << 60,
+             "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15, "EB": 10**18,
+             "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
+    i = len(t)
+    while i and t[i - 1].isalpha() and not t.lower().startswith("0x"):
+        i -= 1
+    number, unit = t[:i], t[i:].upper()
+    if unit == "B":
+        unit = ""
+    try:
+        value = int(number, 0) if not (len(number) > 1 and number[0] == "0" and number[1].isdigit()) else int(number, 8)
+    except ValueError:
+        raise UsageError(f"invalid size: {text!r}") from None
+    if unit not in units or value < 0:
+        raise UsageError(f"invalid size: {text!r}")
+    return value * units[unit]
+
+
+# --------------------------------------------------------------------------------------
+# Running
+
+
+class RandomSource:
+    """``--random-source FILE``: random passes take their bytes from FILE, read in order
+    across passes and files as GNU shred does; the end of FILE is an error."""
+
+    def __init__(self, path):
+        self.path = as_bytes(path)
+        self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        self.pos = 0
+        try:
+            os.lseek(self.fd, 0, os.SEEK_CUR)
+            self.seekable = stat.S_ISREG(os.fstat(self.fd).st_mode)
+        except OSError:
+            self.seekable = False
+
+    def read(self, n: int) -> bytes:
+        data = bytearray()
+        while len(data) < n:
+            part = os.read(self.fd, n - len(data))
+            if not part:
+                raise OSError(E.ENODATA, f"random source {display(self.path)} ended")
+            data += part
+        self.pos += n
+        return bytes(data)
+
+    def pread(self, n: int, offset: int) -> bytes:
+        return os.pread(self.fd, n, offset)
+
+    def close(self):
+        os.close(self.fd)
+
+
+@dataclass
+class Options:
+    passes: tuple[Pass, ...]
+    remove: str | None
+    exact: bool
+    size: int | None
+    force: bool
+    allow_hardlinks: bool
+    devices: bool
+    verify: str
+    direct: bool
+    strict: bool
+    inspect: Callable | None
+    progress: Callable[[Progress], None] | None
+    engine: Engine
+    random_source: RandomSource | None
+
+
+def shred(
+    paths: Iterable[str | bytes | os.PathLike],
+    *,
+    scheme: str | Scheme | None = None,
+    iterations: int | None = None,
+    zero: bool = False,
+    remove: str | None = None,
+    exact: bool = False,
+    size: int | None = None,
+    force: bool = False,
+    allow_hardlinks: bool = False,
+    devices: bool = False,
+    verify: str = "last",
+    direct: bool = False,
+    random_source: str | bytes | os.PathLike | None = None,
+    strict: bool = False,
+    inspect: Callable | None | bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    engine: str | Engine | None = None,
+) -> list[ShredResult]:
+    """Overwrite each path in place and return one :class:`ShredResult` per path.
+
+    ``scheme`` (an id from :mod:`scrub.schemes`) or ``iterations`` (GNU shred's ``-n``) pick
+    the passes; ``zero`` adds a final zero pass.  ``remove`` is ``unlink``, ``wipe`` (rename,
+    one directory sync) or ``wipesync`` (a sync after every rename).  ``verify`` reads back
+    ``none``, the ``last`` pass or ``all`` passes around the page cache.  ``exact`` writes
+    st_size bytes instead of rounding up to the block; ``size`` writes exactly that many.
+    Symlinks, directories, FIFOs, sockets and character devices are refused; block devices
+    only with ``devices=True``; files with other hard links only with ``allow_hardlinks``.
+    ``force`` makes a read-only file writable first.  ``inspect`` reports the storage
+    findings for each file (``False`` to skip); with ``strict`` a file whose storage keeps a
+    copy (an ``ineffective`` finding) is refused.
+
+    Raises :class:`scrub.UsageError` for bad arguments and :class:`scrub.Interrupted`
+    (carrying the results so far) on Ctrl-C; everything per path is in its result.
+    """
+    if remove is not None and remove not in REMOVE_MODES:
+        raise UsageError(f"invalid removal mode {remove!r} (one of {', '.join(REMOVE_MODES)})")
+    if verify not in VERIFY_MODES:
+        raise UsageError(f"invalid verify mode {verify!r} (one of {', '.join(VERIFY_MODES)})")
+    if size is not None and size < 0:
+        raise UsageError("size must not be negative")
+    if inspect is True:
+        from scrub.storage import inspect_fd as inspect
+    opts = Options(
+        passes=plan(scheme, iterations, zero), remove=remove, exact=exact, size=size, force=force,
+        allow_hardlinks=allow_hardlinks, devices=devices, verify=verify, direct=direct, strict=strict,
+        inspect=inspect or None, progress=progress,
+        engine=engine if isinstance(engine, Engine) else pick_engine(engine),
+        random_source=None,
+    )
+    results: list[ShredResult] = []
+    buffers = (aligned_buffer(CHUNK), aligned_buffer(CHUNK), aligned_buffer(CHUNK))
+    paths = [as_bytes(p) for p in paths]
+    try:
+        if random_source is not None:
+            try:
+                opts.random_source = RandomSource(random_source)
+            except OSError as exc:
+                raise UsageError(f"cannot open random source: {exc.strerror}", path=as_bytes(random_source)) from None
+        for path in paths:
+            _shred_path(path, opts, buffers, results)
+    except KeyboardInterrupt:
+        for path in paths[len(results):]:
+            r = ShredResult(path, engine=opts.engine.describe())
+            r.fail("skipped", "not started: interrupted", status="skipped")
+            results.append(r)
+        raise Interrupted(results) from None
+    finally:
+        if opts.random_source:
+            opts.random_source.close()
+        for b in buffers:
+            b[:] = bytes(len(b))
+            b.close()
+    return results
+
+
+def _shred_path(path: bytes, opts: Options, buffers, results: list[ShredResult]) -> None:
+    result = ShredResult(path, engine=opts.engine.describe())
+    results.append(result)
+    t0 = time.monotonic()
+    fd = dirfd = None
+    try:
+        target = _open_target(path, opts, result)
+        if target is None:
+            return
+        dirfd, name, fd, st = target
+        if opts.inspect is not None:
+            result.findings = list(opts.inspect(fd, path))
+            if opts.strict and any(f.severity == "ineffective" for f in result.findings):
+                causes = ", ".join(sorted({f.id for f in result.findings if f.severity == "ineffective"}))
+                result.fail("strict", f"refused: an overwrite cannot reach every copy here ({causes})", status="refused")
+                return
+        segments = _segments(fd, st, opts, result)
+        if not _run_passes(fd, segments, opts, buffers, result):
+            if result.status == "pending":
+                result.status = "failed"
+            if opts.remove:
+                result.warn("not-removed", "left in place because the overwrite did not complete")
+            return
+        if opts.remove and result.kind == "regular":
+            _remove(dirfd, name, fd, st, opts, result)
+        if result.status == "pending":
+            result.status = "done" if not result.errors else "failed"
+    except KeyboardInterrupt:
+        result.fail("interrupted", "interrupted; the file was left in place", status="interrupted")
+        raise
+    except OSError as exc:  # anything not foreseen below still belongs to this path only
+        result.fail(_code(exc.errno), _describe(exc), errno=exc.errno)
+    finally:
+        result.seconds = time.monotonic() - t0
+        for f in (fd, dirfd):
+            if f is not None:
+                os.close(f)
+
+
+def _code(err: int | None) -> str:
+    return {E.ENOSPC: "no-space", E.EIO: "io-error", E.EROFS: "read-only-fs", E.EACCES: "permission",
+            E.EPERM: "not-permitted", E.ENOENT: "not-found"}.get(err or 0, "os-error")
+
+
+def _describe(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _open_target(path: bytes, opts: Options, result: ShredResult):
+    """Open ``path`` for writing without following a link at its last component, beneath an
+    fd of its directory (removal then works on that same directory).  Returns
+    (dirfd, name, fd, stat) or None after recording why not."""
+    parent, name = os.path.split(path.rstrip(b"/") if path not in (b"/",) else path)
+    if name in (b"", b".", b".."):
+        result.fail("directory", "is a directory", status="refused")
+        return None
+    try:
+        dirfd = os.open(parent or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        result.fail(_code(exc.errno), f"cannot open its directory: {_describe(exc)}", errno=exc.errno)
+        return None
+    try:
+        st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+    except OSError as exc:
+        os.close(dirfd)
+        result.fail(_code(exc.errno), _describe(exc), errno=exc.errno)
+        return None
+    why = _refusal(st.st_mode, opts)
+    if why:
+        os.close(dirfd)
+        result.kind = _kind(st.st_mode)
+        result.fail(why[0], why[1], status="refused")
+        return None
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        try:
+            fd = os.open(name, flags, dir_fd=dirfd)
+        except PermissionError as exc:
+            fd = _open_read_only_file(dirfd, name, st, flags, opts, result, exc)
+            if fd is None:
+                return None
+        fst = os.fstat(fd)
+        if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino) or _refusal(fst.st_mode, opts):
+            os.close(fd)
+            result.fail("changed", "replaced while being opened; not touched", status="refused")
+            return None
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except OSError as exc:
+        os.close(dirfd)
+        code, msg = _open_error(exc)
+        result.fail(code, msg, status="refused" if code in ("symlink", "special") else "failed", errno=exc.errno)
+        return None
+    except BaseException:
+        os.close(dirfd)
+        raise
+    result.kind = _kind(fst.st_mode)
+    if result.kind == "regular" and fst.st_nlink > 1 and not opts.allow_hardlinks:
+        os.close(fd)
+        os.close(dirfd)
+        result.fail("hardlinks", f"has {fst.st_nlink} hard links: other names keep this data reachable and "
+                    "would be overwritten too (use --allow-hardlinks to overwrite anyway)", status="refused")
+        return None
+    return dirfd, name, fd, fst
+
+
+def _kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISREG, "regular"), (stat.S_ISBLK, "block"), (stat.S_ISLNK, "symlink"),
+                       (stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character")):
+        if test(mode):
+            return kind
+    return "unknown"
+
+
+def _refusal(mode: int, opts: Options) -> tuple[str, str] | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISBLK(mode):
+        return None if opts.devices else ("device", "is a block device: name it with --device to overwrite it")
+    if stat.S_ISLNK(mode):
+        return ("symlink", "is a symbolic link: not followed, its target was not touched")
+    if stat.S_ISDIR(mode):
+        return ("directory", "is a directory")
+    if stat.S_ISFIFO(mode):
+        return ("fifo", "is a FIFO: nothing to overwrite")
+    if stat.S_ISSOCK(mode):
+        return ("socket", "is a socket: nothing to overwrite")
+    if stat.S_ISCHR(mode):
+        return ("special", "is a character device (a tty or similar): refused")
+    return ("special", "is not a regular file")
+
+
+def _open_error(exc: OSError) -> tuple[str, str]:
+    if exc.errno == E.ELOOP:
+        return "symlink", "is a symbolic link: not followed, its target was not touched"
+    if exc.errno == E.ENXIO:
+        return "special", "is a FIFO or socket without a peer: refused"
+    if exc.errno == E.EROFS:
+        return "read-only-fs", "is on a read-only file system"
+    if exc.errno == E.ETXTBSY:
+        return "busy", "is a running program or an active swap file"
+    return _code(exc.errno), _describe(exc)
+
+
+def _open_read_only_file(dirfd, name, st, flags, opts: Options, result: ShredResult, exc: PermissionError):
+    """EACCES/EPERM on open: say why (append-only, immutable), or with ``force`` add the
+    owner's write bit through an fd (never by name) and open again."""
+    try:
+        probe = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, dir_fd=dirfd)
+    except OSError:
+        probe = None
+    try:
+        if probe is not None:
+            iflags = _linux.inode_flags(probe) or 0
+            if iflags & _linux.FS_IMMUTABLE_FL:
+                result.fail("immutable", "is immutable (chattr +i): remove the flag first", status="refused")
+                return None
+            if iflags & _linux.FS_APPEND_FL:
+                result.fail("append-only", "is append-only (chattr +a): remove the flag first", status="refused")
+                return None
+            if opts.force and exc.errno == E.EACCES:
+                pst = os.fstat(probe)
+                if (pst.st_dev, pst.st_ino) == (st.st_dev, st.st_ino):
+                    os.fchmod(probe, stat.S_IMODE(pst.st_mode) | stat.S_IWUSR)
+                    result.warn("chmod", "made writable by its owner (--force)")
+                    return os.open(name, flags, dir_fd=dirfd)
+        result.fail("permission", f"{exc.strerror} (use --force to add write permission)"
+                    if exc.errno == E.EACCES else exc.strerror, errno=exc.errno)
+        return None
+    finally:
+        if probe is not None:
+            os.close(probe)
+
+
+def _segments(fd: int, st: os.stat_result, opts: Options, result: ShredResult) -> list[list[tuple[int, int]]]:
+    """The byte ranges of every pass, in segments each followed by fdatasync."""
+    if result.kind == "block":
+        result.size = _linux.block_device_size(fd)
+        length = result.size if opts.size is None else opts.size
+        result.length = length
+        return [[(0, length)]] if length else []
+    result.size = st.st_size
+    if opts.size is not None:  # explicit: exactly these bytes, holes and all
+        result.length = opts.size
+        if opts.size > st.st_size:
+            result.warn("extends", f"--size {opts.size} is past the end of the file ({st.st_size} bytes): the file grows")
+        return [[(0, opts.size)]] if opts.size else []
+    block = st.st_blksize or 4096
+    end = st.st_size if opts.exact else -(-st.st_size // block) * block
+    ranges = data_ranges(fd, st.st_size)
+    in_data = sum(n for _, n in ranges)
+    if in_data < st.st_size:
+        result.holes = st.st_size - in_data
+        result.warn("sparse", f"sparse file: {result.holes} bytes are holes (no data on disk) and were not written")
+    ranges = ranges if opts.exact else round_ranges(ranges, block, end)
+    result.length = sum(n for _, n in ranges)
+    if not opts.exact and 0 < st.st_size < block and ranges:
+        # A tiny file may live inside its inode (inline data): overwrite exactly its bytes
+        # first, sync, then the rest of the block, as GNU shred does.
+        return [[(0, st.st_size)], [(st.st_size, end - st.st_size)]]
+    return [ranges] if ranges else []
+
+
+def _chunk_for(p: Pass) -> int:
+    if p.random:
+        return CHUNK
+    period = math.lcm(len(p.pattern), 4096, 512 if p.flip_sector else 1)
+    return CHUNK - CHUNK % period
+
+
+def _run_passes(fd, segments, opts: Options, buffers, result: ShredResult) -> bool:
+    npass = len(opts.passes)
+    eng = opts.engine
+    verified_all = True
+    for number, p in enumerate(opts.passes, 1):
+        verify_this = opts.verify == "all" or (opts.verify == "last" and number == npass)
+        source_name = "pattern" if not p.random else ("random-source" if opts.random_source else eng.keystream_algorithm)
+        rec = PassRecord(number, p.label, source_name)
+        result.passes.append(rec)
+        t0 = time.monotonic()
+        _emit(opts, result, "pass", number, npass, p.label, 0, result.length)
+        keystream = eng.new_keystream() if p.random and not opts.random_source else None
+        rs_start = opts.random_source.pos if opts.random_source else 0
+        try:
+            for seg in segments:
+                for off, n in seg:
+                    if opts.direct:
+                        _try_direct(fd, True)
+                    out = _write(fd, off, n, p, keystream, opts, buffers, result, number, npass, rec)
+                    rec.bytes += out.done
+                    if out.direct_dropped and opts.direct:
+                        result.warn("direct-io", "O_DIRECT refused by the kernel here; buffered I/O used")
+                    if not _judge_write(out, result):
+                        return False
+                if not _sync(fd, result):
+                    return False
+            rec.synced = True
+            if verify_this:
+                ok = _verify(fd, segments, p, keystream, rs_start, opts, buffers, result, number, npass)
+                rec.verified = ok
+                if ok is False:
+                    result.verify = "failed"
+                    return False
+                if ok is None:
+                    verified_all = False
+        finally:
+            if keystream is not None:
+                keystream.wipe()
+            _try_direct(fd, False)
+        rec.seconds = time.monotonic() - t0
+    if opts.verify != "none" and npass:
+        result.verify = "passed" if verified_all else "unverifiable"
+    return not result.errors
+
+
+def _try_direct(fd: int, on: bool) -> None:
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, (flags | os.O_DIRECT) if on else (flags & ~os.O_DIRECT))
+    except OSError:
+        pass  # tmpfs and some FUSE file systems refuse O_DIRECT: buffered it is
+
+
+def _emit(opts: Options, result, event, number=0, npass=0, label="", done=0, total=0, detail=b""):
+    if opts.progress:
+        opts.progress(Progress(result.path, event, number, npass, label, done, total, detail))
+
+
+def _in_worker(ctl: Control, fn, on_tick) -> RangeOutcome:
+    """Run an engine call on a worker thread so Ctrl-C reaches this thread: it then asks the
+    engine to stop after the current chunk, waits for it and re-raises."""
+    box: list = []
+    errbox: list = []
+
+    def target():
+        try:
+            box.append(fn())
+        except BaseException as exc:  # pragma: no cover - engine bugs surface in the caller
+            errbox.append(exc)
+
+    t = threading.Thread(target=target, name="scrub-engine", daemon=True)
+    t.start()
+    try:
+        while t.is_alive():
+            t.join(PROGRESS_INTERVAL)
+            on_tick(ctl.progress)
+    except KeyboardInterrupt:
+        ctl.cancel()
+        while t.is_alive():
+            try:
+                t.join()
+            except KeyboardInterrupt:
+                continue
+        raise
+    if errbox:
+        raise errbox[0]
+    return box[0]
+
+
+def _write(fd, off, n, p: Pass, keystream, opts: Options, buffers, result, number, npass, rec) -> RangeOutcome:
+    eng = opts.engine
+    base = rec.bytes
+
+    def tick(done):
+        _emit(opts, result, "bytes", number, npass, p.label, base + done, result.length)
+
+    if opts.random_source and p.random:
+        return _write_from_random_source(fd, off, n, opts, buffers, tick)
+    ctl = eng.control()
+    chunk = _chunk_for(p)
+    if keystream is not None:
+        source = keystream
+    else:
+        p.fill(memoryview(buffers[2])[:chunk], off)
+        source = memoryview(buffers[2])[:chunk]
+    return _in_worker(ctl, lambda: eng.write_range(fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl), tick)
+
+
+def _write_from_random_source(fd, off, n, opts: Options, buffers, tick) -> RangeOutcome:
+    eng, rs = opts.engine, opts.random_source
+    total = RangeOutcome()
+    pos = 0
+    while pos < n:
+        k = min(CHUNK, n - pos)
+        try:
+            data = rs.read(k)
+        except OSError as exc:
+            total.error, total.error_offset = exc.errno or E.ENODATA, off + pos
+            break
+        buffers[2][:k] = data
+        ctl = eng.control()
+        out = _in_worker(ctl, lambda: eng.write_range(fd, off + pos, k, memoryview(buffers[2])[:k],
+                                                      chunk=CHUNK, buffers=buffers, ctl=ctl), lambda d: tick(pos + d))
+        total.bad_sectors += out.bad_sectors
+        total.bad_count += out.bad_count
+        total.direct_dropped |= out.direct_dropped
+        pos += out.done
+        if out.error and out.error != E.EIO:
+            total.error, total.error_offset = out.error, out.error_offset
+            break
+    total.done = pos
+    if not total.error and total.bad_count:
+        total.error = E.EIO
+    return total
+
+
+def _judge_write(out: RangeOutcome, result: ShredResult) -> bool:
+    """Record what a range write reported; False stops this path."""
+    if out.error == 0:
+        return True
+    if out.error == E.ECANCELED:
+        raise KeyboardInterrupt
+    if out.error == E.EIO and out.bad_count:
+        first = out.bad_sectors[0] if out.bad_sectors else None
+        result.fail("io-error", f"{out.bad_count} sector(s) could not be written (EIO), first at offset {first}; "
+                    "the rest was overwritten", offset=first, errno=E.EIO)
+        return True  # GNU shred keeps going past bad sectors; the result is a failure
+    if out.error == E.ENODATA:
+        result.fail("random-source", "the random source ended before the pass did", offset=out.error_offset)
+        return False
+    msg = os.strerror(out.error)
+    result.fail(_code(out.error), f"write failed at offset {out.error_offset}: {msg}", offset=out.error_offset, errno=out.error)
+    return False
+
+
+def _sync(fd: int, result: ShredResult) -> bool:
+    """fdatasync, else fsync: a pass is not done until the device has it (and buffered
+    write errors only show up here)."""
+    try:
+        os.fdatasync(fd)
+    except OSError as exc:
+        if exc.errno not in (E.EINVAL, E.EBADF, E.EISDIR):
+            result.fail(_code(exc.errno), f"sync failed: {_describe(exc)}", errno=exc.errno)
+            return False
+        try:
+            os.fsync(fd)
+        except OSError as exc2:
+            result.fail(_code(exc2.errno), f"sync failed: {_describe(exc2)}", errno=exc2.errno)
+            return False
+    return True
+
+
+def _verify(fd, segments, p: Pass, keystream, rs_start, opts: Options, buffers, result, number, npass) -> bool | None:
+    """Read the pass back around the page cache and compare; random passes are regenerated
+    from their key.  None: cannot be checked (a random source that cannot be re-read)."""
+    eng = opts.engine
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    except OSError:
+        pass
+    _try_direct(fd, True)
+    done_before = 0
+    rs_pos = rs_start
+    for seg in segments:
+        for off, n in seg:
+            _emit(opts, result, "verify", number, npass, p.label, done_before, result.length)
+            if opts.random_source and p.random:
+                if not opts.random_source.seekable:
+                    result.warn("unverifiable", "the random source cannot be read again, so this pass was not verified")
+                    return None
+                out = _verify_from_random_source(fd, off, n, rs_pos, opts, buffers)
+                rs_pos += n
+            else:
+                ctl = eng.control()
+                chunk = _chunk_for(p)
+                if keystream is not None:
+                    source = keystream
+                else:
+                    p.fill(memoryview(buffers[2])[:chunk], off)
+                    source = memoryview(buffers[2])[:chunk]
+                out = _in_worker(ctl, lambda: eng.verify_range(fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl),
+                                 lambda d: None)
+            if out.error == E.ECANCELED:
+                raise KeyboardInterrupt
+            if out.mismatch:
+                result.fail("verify-mismatch", f"pass {number} ({p.label}) reads back different data at offset "
+                            f"{out.error_offset}", offset=out.error_offset)
+                return False
+            if out.error:
+                result.fail(_code(out.error), f"read-back failed at offset {out.error_offset}: {os.strerror(out.error)}",
+                            offset=out.error_offset, errno=out.error)
+                return False
+            done_before += n
+    return True
+
+
+def _verify_from_random_source(fd, off, n, rs_pos, opts: Options, buffers) -> RangeOutcome:
+    eng, rs = opts.engine, opts.random_source
+    pos = 0
+    while pos < n:
+        k = min(CHUNK, n - pos)
+        buffers[2][:k] = rs.pread(k, rs_pos + pos)
+        ctl = eng.control()
+        out = eng.verify_range(fd, off + pos, k, memoryview(buffers[2])[:k], chunk=CHUNK, buffers=buffers, ctl=ctl)
+        if out.mismatch or out.error:
+            return out
+        pos += k
+    return RangeOutcome(done=n)
+
+
+# --------------------------------------------------------------------------------------
+# Removal
+
+
+def shorter_names(name: bytes):
+    """Candidate names for the rename trace: for each length from len(name) down to 1, names
+    over NAME_ALPHABET in counting order ("000", "001", ...), a bounded number per length."""
+    for length in range(len(name), 0, -1):
+        for i in range(min(RENAME_TRIES_PER_LENGTH, len(NAME_ALPHABET) ** length)):
+            digits = []
+            for _ in range(length):
+                i, d = divmod(i, len(NAME_ALPHABET))
+                digits.append(NAME_ALPHABET[d])
+            yield length, bytes(reversed(digits))
+
+
+def _same_file(dirfd: int, name: bytes, st: os.stat_result) -> bool:
+    try:
+        now = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)
+
+
+def _remove(dirfd: int, name: bytes, fd: int, st: os.stat_result, opts: Options, result: ShredResult) -> None:
+    """Truncate, rename to ever shorter names that never replace an existing entry, unlink,
+    then sync the directory.  Every step works on this directory's fd and checks the name
+    still leads to the overwritten inode, so a racing rename cannot make us unlink
+    something else."""
+    try:
+        os.ftruncate(fd, 0)
+        os.fsync(fd)
+    except OSError as exc:
+        result.fail(_code(exc.errno), f"truncate failed: {_describe(exc)}", errno=exc.errno)
+        return
+    current = name
+    if opts.remove in ("wipe", "wipesync"):
+        done_length = None
+        for length, candidate in shorter_names(name):
+            if length == done_length or candidate == current:
+                continue
+            if not _same_file(dirfd, current, st):
+                result.fail("changed", "the name was replaced during removal; left as it is")
+                return
+            try:
+                _linux.rename_noreplace(dirfd, current, candidate)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                result.fail(_code(exc.errno), f"rename failed: {_describe(exc)}", errno=exc.errno)
+                return
+            result.renames.append(candidate)
+            _emit(opts, result, "rename", detail=candidate)
+            current, done_length = candidate, length
+            if opts.remove == "wipesync":
+                os.fsync(dirfd)
+    if not _same_file(dirfd, current, st):
+        result.fail("changed", "the name was replaced during removal; left as it is")
+        return
+    try:
+        os.unlink(current, dir_fd=dirfd)
+        os.fsync(dirfd)
+    except OSError as exc:
+        result.fail(_code(exc.errno), f"unlink failed: {_describe(exc)}", errno=exc.errno)
+        return
+    result.removed = True
+    _emit(opts, result, "removed")
