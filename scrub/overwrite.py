@@ -175,7 +175,7 @@ def shred(
     direct: bool = False,
     random_source: str | bytes | os.PathLike | None = None,
     strict: bool = False,
-    inspect: Callable | None | bool = True,
+    inspect: Callable | bool = True,
     progress: Callable[[Progress], None] | None = None,
     engine: str | Engine | None = None,
 ) -> list[ShredResult]:
@@ -202,7 +202,9 @@ def shred(
     if size is not None and size < 0:
         raise UsageError("size must not be negative")
     if inspect is True:
-        from scrub.storage import inspect_fd as inspect
+        from scrub.storage import Inspector
+
+        inspect = Inspector().inspect_fd  # one per run: caches per mount, sees today's mounts
     opts = Options(
         passes=plan(scheme, iterations, zero), remove=remove, exact=exact, size=size, force=force,
         allow_hardlinks=allow_hardlinks, devices=devices, verify=verify, direct=direct, strict=strict,
@@ -247,7 +249,12 @@ def _shred_path(path: bytes, opts: Options, buffers, results: list[ShredResult])
             return
         dirfd, name, fd, st = target
         if opts.inspect is not None:
-            result.findings = list(opts.inspect(fd, path))
+            report = opts.inspect(fd, path)
+            result.findings = list(report.findings)
+            for err in report.errors:
+                result.warn("storage", f"storage not fully inspected: {err}")
+            if opts.progress:
+                opts.progress(Progress(path, "storage", findings=tuple(result.findings)))
             if opts.strict and any(f.severity == "ineffective" for f in result.findings):
                 causes = ", ".join(sorted({f.id for f in result.findings if f.severity == "ineffective"}))
                 result.fail("strict", f"refused: an overwrite cannot reach every copy here ({causes})", status="refused")

@@ -96,3 +96,4 @@ class Progress(NamedTuple):
     done: int = 0
     total: int = 0
     detail: bytes = b""
+    findings: tuple = ()  # event "storage": the findings for this file, before any pass

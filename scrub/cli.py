@@ -1,0 +1,339 @@
+"""``python -m scrub``: argparse front end.  One builder and one handler per subcommand;
+errors become exit codes in one place (main)."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import os
+import sys
+import time
+from typing import Callable
+
+import scrub
+from scrub import schemes
+from scrub._paths import display
+from scrub.exceptions import Interrupted, ScrubError
+from scrub.overwrite import parse_size
+from scrub.results import Progress
+
+PROG = "python -m scrub"
+RESULT_VERSION = 1
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0  # clean, or done
+    FINDINGS = 1  # findings, failed checks, or a path that failed
+    USAGE = 2  # usage or fatal error
+    REFUSED = 3  # refused for safety (--strict)
+    INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own exit code is 2 as well; keep the message short
+        self.print_usage(sys.stderr)
+        raise SystemExit(f"{self.prog}: error: {message}")
+
+
+def envelope(command: str, status: str, code: int, data, errors=()) -> str:
+    return json.dumps({
+        "scrub_result_version": RESULT_VERSION, "command": command, "status": status,
+        "exit_code": int(code), "data": data, "errors": list(errors),
+    }, indent=2, sort_keys=False)
+
+
+# --------------------------------------------------------------------------------------
+# shred
+
+
+def _add_shred(sub) -> None:
+    p = sub.add_parser(
+        "shred", help="overwrite files in place (GNU shred compatible flags)",
+        description="Overwrite files in place, sync after every pass, verify, optionally remove. "
+        "Reports, per file, where a copy can survive the overwrite.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", type=os.fsencode)
+    p.add_argument("-n", "--iterations", type=int, metavar="N", help="GNU shred's N passes (default 3)")
+    p.add_argument("--scheme", metavar="ID", help="a named scheme (--list-schemes) or pattern:HEX")
+    p.add_argument("-z", "--zero", action="store_true", help="add a final pass of zeros")
+    p.add_argument("-u", dest="remove_u", action="store_true", help="remove after overwriting (like --remove=wipe)")
+    p.add_argument("--remove", choices=scrub.overwrite.REMOVE_MODES, metavar="HOW",
+                   help="remove after overwriting: unlink, wipe (rename, default for -u) or wipesync")
+    p.add_argument("-x", "--exact", action="store_true", help="do not round the size up to the next block")
+    p.add_argument("-s", "--size", metavar="N", help="overwrite exactly N bytes (suffixes K, M, G ...)")
+    p.add_argument("-f", "--force", action="store_true", help="add write permission if necessary")
+    p.add_argument("--allow-hardlinks", action="store_true", help="overwrite files that have other hard links")
+    p.add_argument("--device", action="store_true", help="allow block devices among the paths")
+    p.add_argument("--verify", choices=scrub.overwrite.VERIFY_MODES, default="last",
+                   help="read back: none, the last pass (default) or all passes")
+    p.add_argument("--direct", action="store_true", help="use O_DIRECT writes (falls back to buffered)")
+    p.add_argument("--random-source", metavar="FILE", type=os.fsencode, help="take random bytes from FILE")
+    p.add_argument("--engine", choices=("native", "python"), help="force an engine")
+    p.add_argument("--no-storage", action="store_true", help="do not inspect the storage under each file")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse (exit 3) files whose storage keeps a copy that an overwrite cannot reach")
+    p.add_argument("--list-schemes", action="store_true", help="list the schemes and exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="report every pass on stderr")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.set_defaults(func=_cmd_shred)
+
+
+def _schemes_json() -> list[dict]:
+    return [{"id": s.id, "name": s.name, "passes": [p.label for p in s.passes], "reference": s.reference,
+             "note": s.note} for s in schemes.SCHEMES]
+
+
+def _cmd_shred(args) -> int:
+    if args.list_schemes:
+        if args.json:
+            print(envelope("shred", "ok", 0, {"schemes": _schemes_json()}))
+        else:
+            for s in schemes.SCHEMES:
+                print(f"{s.id:<11} {len(s.passes):>2} passes  {s.name}: {' '.join(p.label for p in s.passes)}")
+            print("pattern:HEX  1 pass    a custom pattern of 1 to 16 bytes")
+        return ExitCode.OK
+    if not args.paths:
+        raise scrub.UsageError("missing file operand")
+    remove = args.remove or ("wipe" if args.remove_u else None)
+    size = parse_size(args.size) if args.size is not None else None
+    reporter = _Reporter(args.verbose, interactive=sys.stderr.isatty() and not args.json, show_findings=not args.json)
+    try:
+        results = scrub.shred(
+            args.paths, scheme=args.scheme, iterations=args.iterations, zero=args.zero, remove=remove,
+            exact=args.exact, size=size, force=args.force, allow_hardlinks=args.allow_hardlinks,
+            devices=args.device, verify=args.verify, direct=args.direct, random_source=args.random_source,
+            strict=args.strict, inspect=not args.no_storage, progress=reporter, engine=args.engine,
+        )
+        interrupted = False
+    except Interrupted as exc:
+        results, interrupted = exc.results, True
+    reporter.clear()
+    if interrupted:
+        code = ExitCode.INTERRUPTED
+    elif any(r.status == "refused" and any(e.code == "strict" for e in r.errors) for r in results):
+        code = ExitCode.REFUSED
+    elif all(r.ok for r in results):
+        code = ExitCode.OK
+    else:
+        code = ExitCode.FINDINGS
+    if args.json:
+        status = {ExitCode.OK: "ok", ExitCode.INTERRUPTED: "interrupted"}.get(code, "partial" if any(r.ok for r in results) else "failed")
+        print(envelope("shred", status, code, {"results": [r.to_json() for r in results]}))
+    else:
+        for r in results:
+            _print_shred_result(r)
+    return code
+
+
+def _print_findings(name: str, findings) -> None:
+    """Storage findings for a file, on stderr, before its overwrite starts (info is left to
+    `python -m scrub storage`)."""
+    for f in findings:
+        if f.severity == "info":
+            continue
+        print(f"{PROG} shred: {name}: storage {f.severity}: {f.summary}", file=sys.stderr)
+        print(f"{PROG} shred: {name}:   survives: {f.spec.survives}; do: {f.remedy}", file=sys.stderr)
+
+
+def _print_shred_result(r) -> None:
+    name = display(r.path)
+    if r.ok:
+        what = f"overwritten, {len(r.passes)} pass{'es' if len(r.passes) != 1 else ''} of {r.length} bytes"
+        if r.verify != "none":
+            what += f", verify {r.verify}"
+        if r.removed:
+            what += ", removed"
+        print(f"{name}: {what}")
+    else:
+        for e in r.errors:
+            print(f"{PROG} shred: {name}: {e.message}", file=sys.stderr)
+    for w in r.warnings:
+        print(f"{PROG} shred: {name}: warning: {w.message}", file=sys.stderr)
+
+
+class _Reporter:
+    """Progress on a TTY (one rewritten line on stderr) and, with -v, a line per pass."""
+
+    def __init__(self, verbose: bool, interactive: bool, show_findings: bool = True):
+        self.verbose, self.interactive, self.show_findings = verbose, interactive, show_findings
+        self.shown = False
+        self.started = time.monotonic()
+
+    def __call__(self, ev: Progress) -> None:
+        name = display(ev.path)
+        if ev.event == "storage" and self.show_findings:
+            self.clear()
+            _print_findings(name, ev.findings)
+        elif ev.event == "pass":
+            self.started = time.monotonic()
+            if self.verbose:
+                self.clear()
+                print(f"{PROG} shred: {name}: pass {ev.pass_number}/{ev.passes} ({ev.label})...", file=sys.stderr)
+        elif ev.event == "rename" and self.verbose:
+            self.clear()
+            print(f"{PROG} shred: {name}: renamed to {display(ev.detail)}", file=sys.stderr)
+        elif ev.event == "removed" and self.verbose:
+            self.clear()
+            print(f"{PROG} shred: {name}: removed", file=sys.stderr)
+        elif ev.event == "bytes" and self.interactive and ev.total:
+            elapsed = max(time.monotonic() - self.started, 1e-6)
+            rate = ev.done / elapsed  # average rate over the pass: a steadier ETA than the last tick
+            eta = (ev.total - ev.done) / rate if rate else 0
+            line = (f"{name}: pass {ev.pass_number}/{ev.passes} ({ev.label}) {_human(ev.done)}/{_human(ev.total)}"
+                    f" {_human(rate)}/s ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+            sys.stderr.write("\r" + line[:200] + "\033[K")
+            sys.stderr.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            self.shown = False
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+# --------------------------------------------------------------------------------------
+# storage
+
+
+def _add_storage(sub) -> None:
+    p = sub.add_parser("storage", help="why an overwrite of PATH may not erase it",
+                       description="Inspect the storage under each PATH (mount, file system, block stack, "
+                       "media) and say where a copy can survive an in-place overwrite. Read-only.")
+    p.add_argument("paths", nargs="+", metavar="PATH", type=os.fsencode)
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when copies can survive")
+    p.set_defaults(func=_cmd_storage)
+
+
+def _cmd_storage(args) -> int:
+    from scrub.storage import Inspector
+
+    inspector = Inspector()
+    reports = [inspector.inspect(p) for p in args.paths]
+    errors = [{"code": "inspect", "message": e, "path": display(r.path)} for r in reports for e in r.errors]
+    risky = any(r.worst in ("ineffective", "uncertain") for r in reports)
+    code = ExitCode.FINDINGS if (risky or errors) and not args.exit_zero else ExitCode.OK
+    if args.json:
+        print(envelope("storage", "ok" if not risky and not errors else "findings", code,
+                       {"reports": [r.to_json() for r in reports]}, errors))
+        return code
+    for r in reports:
+        _print_storage_report(r)
+    return code
+
+
+_VERDICT = {"ineffective": "an overwrite CANNOT reach every copy", "uncertain": "an overwrite may not reach every copy",
+            "mitigated": "copies may survive, as ciphertext only", "info": "an overwrite reaches the data in place",
+            None: "an overwrite reaches the data in place"}
+
+
+def _print_storage_report(r) -> None:
+    print(f"{display(r.path)}")
+    for e in r.errors:
+        print(f"  error: {e}")
+    if r.mount is None:
+        return
+    print(f"  mount     {r.mount.mountpoint} ({r.fstype} on {r.mount.source})")
+    fs = {k: r.facts.get(k) for k in ("journal", "data_mode", "reflink", "nodatacow", "compress", "profiles")
+          if r.facts.get(k) not in (None, "", {}, [])}
+    if fs:
+        print("  fs        " + ", ".join(f"{k}={v}" for k, v in fs.items()))
+    for layer in r.layers:
+        facts = ", ".join(f"{k}={v}" for k, v in layer.facts.items() if v not in (None, "", [], {}))
+        print(f"  {layer.kind:<9} {layer.name}" + (f" ({facts})" if facts else ""))
+    print(f"  verdict   {_VERDICT[r.worst]}")
+    order = {"ineffective": 0, "uncertain": 1, "mitigated": 2, "info": 3}
+    for f in sorted(r.findings, key=lambda f: order[f.severity]):
+        print(f"  [{f.severity}] {f.id}: {f.summary}")
+        if f.severity != "info":
+            print(f"      survives: {f.spec.survives}")
+            print(f"      do: {f.remedy}")
+
+
+# --------------------------------------------------------------------------------------
+# info
+
+
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="version and overwrite engine")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_info)
+
+
+def _engine_line() -> str:
+    if scrub.HAVE_NATIVE:
+        return scrub.engine("native").describe()
+    return f"python fallback (shake256-ctr): {scrub.UNAVAILABLE_REASON}"
+
+
+def _cmd_info(args) -> int:
+    data = {"version": scrub.__version__, "native": scrub.HAVE_NATIVE, "engine": _engine_line(),
+            "native_unavailable_reason": scrub.UNAVAILABLE_REASON}
+    if args.json:
+        print(envelope("info", "ok", 0, data))
+    else:
+        print(f"scrub {scrub.__version__}\nengine: {data['engine']}")
+    return ExitCode.OK
+
+
+# --------------------------------------------------------------------------------------
+
+
+BUILDERS: list[Callable] = [_add_shred, _add_storage, _add_info]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Overwrite, find and audit what must not ship in a shared image.")
+    parser.add_argument("--version", action="version", version=f"scrub {scrub.__version__} ({_engine_line()})")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for add in BUILDERS:
+        add(sub)
+    return parser
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    # GNU shred's --remove takes its argument only as --remove=HOW; a bare --remove means wipe
+    # here and must not swallow the next path.
+    return ["--remove=wipe" if a == "--remove" else a for a in argv]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = _normalise(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            return ExitCode.OK
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+        return ExitCode.USAGE
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    try:
+        return args.func(args)
+    except ScrubError as exc:
+        if getattr(args, "json", False):
+            print(envelope(args.command, "error", ExitCode.USAGE, None,
+                           [{"code": type(exc).__name__, "message": str(exc)}]))
+        else:
+            print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (| head): exit quietly, as cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.FINDINGS
