@@ -5,6 +5,7 @@ schemes, and every function returns typed results and raises :class:`ScrubError`
 subclasses; nothing here prints.
 """
 
+from scrub import storage
 from scrub._native import HAVE_NATIVE, UNAVAILABLE_REASON, engine
 from scrub.exceptions import Interrupted, NativeUnavailable, ScrubError, UsageError
 from scrub.overwrite import parse_size, plan, shred
@@ -18,6 +19,6 @@ __all__ = [
     "Interrupted", "NativeUnavailable", "ScrubError", "UsageError",
     "parse_size", "plan", "shred",
     "PassRecord", "Problem", "Progress", "ShredResult",
-    "SCHEMES", "Pass", "Scheme",
+    "SCHEMES", "Pass", "Scheme", "storage",
     "__version__",
 ]

@@ -21,21 +21,28 @@ EXPECTED_ABI = 3
 CHUNK = 4 << 20  # bytes per write: large enough to reach the device's streaming speed
 SECTOR = 512
 
+
+
+def check_build(module) -> str | None:
+    """Why a compiled module must not be used (a stale build), or None when it matches.
+
+    A .so left by an older checkout may have another struct layout: calling it could write
+    past a buffer, so an ABI mismatch refuses it (the cryptography/psutil guard)."""
+    abi = module.lib.scrub_native_abi()
+    if abi != EXPECTED_ABI or module.lib.SCRUB_NATIVE_ABI != EXPECTED_ABI:
+        return f"stale compiled engine (ABI {abi}, expected {EXPECTED_ABI}); rebuild with `pip install -e .`"
+    return None
+
+
 try:
     from scrub import _scrub_cffi
 except ImportError as exc:  # no compiler at install time, or not built yet
     _scrub_cffi = None
     UNAVAILABLE_REASON: str | None = f"compiled engine not built ({exc})"
 else:
-    _abi = _scrub_cffi.lib.scrub_native_abi()
-    if _abi != EXPECTED_ABI or _scrub_cffi.lib.SCRUB_NATIVE_ABI != EXPECTED_ABI:
-        # A stale .so from an older checkout: its struct layout may differ, so never call it.
-        UNAVAILABLE_REASON = (
-            f"stale compiled engine (ABI {_abi}, expected {EXPECTED_ABI}); rebuild with `pip install -e .`"
-        )
+    UNAVAILABLE_REASON = check_build(_scrub_cffi)
+    if UNAVAILABLE_REASON:
         _scrub_cffi = None
-    else:
-        UNAVAILABLE_REASON = None
 
 HAVE_NATIVE = _scrub_cffi is not None
 

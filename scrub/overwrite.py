@@ -232,9 +232,8 @@ def shred(
     finally:
         if opts.random_source:
             opts.random_source.close()
-        for b in buffers:
-            b[:] = bytes(len(b))
-            b.close()
+        for b in buffers:  # keystream and random-source bytes must not linger in memory
+            b[:] = bytes(len(b))  # (not closed: an interrupt's traceback may still view them)
     return results
 
 

@@ -1,0 +1,87 @@
+"""Root tests on real file systems (loop devices): the raw image is searched for the marker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import scrub
+import lab as L
+
+
+def cli(*args):
+    proc = subprocess.run([sys.executable, "-m", "scrub", *args], capture_output=True, text=True)
+    return proc.returncode, proc
+
+
+def test_shred_u_on_ext4_leaves_no_marker_in_the_raw_image(lab, engine):
+    mnt, images = lab.fs("e4", "ext4")
+    marker = L.new_marker()
+    victim = mnt / "home" / "alice" / ".bash_history"
+    victim.parent.mkdir(parents=True)
+    L.marker_file(victim, marker, 1 << 20)
+    (mnt / "keep.txt").write_bytes(b"unrelated")
+    subprocess.run(["sync"], check=True)
+    assert L.count_marker(images, marker) >= (1 << 20) // (len(marker) + 1)
+    code, proc = cli("shred", "-u", "--engine", engine, str(victim))
+    assert code == 0, proc.stderr
+    assert not victim.exists() and (mnt / "keep.txt").read_bytes() == b"unrelated"
+    lab.umount(mnt)
+    assert L.count_marker(images, marker) == 0
+
+
+def test_block_device_only_with_the_flag(lab, engine):
+    image = lab.image("dev", 8)
+    marker = L.new_marker()
+    L.marker_file(image, marker, 8 << 20)
+    os.truncate(image, 8 << 20)
+    dev = lab.loop(image)
+    code, proc = cli("shred", "--json", "--no-storage", "--engine", engine, dev)
+    assert code == 1 and json.loads(proc.stdout)["data"]["results"][0]["errors"][0]["code"] == "device"
+    assert L.count_marker([image], marker) > 0
+    code, proc = cli("shred", "--json", "--no-storage", "--device", "-n", "1", "--verify", "all", "--engine", engine, dev)
+    assert code == 0, proc.stdout + proc.stderr
+    [r] = json.loads(proc.stdout)["data"]["results"]
+    assert r["kind"] == "block" and r["size"] == 8 << 20 and r["bytes_per_pass"] == 8 << 20
+    assert r["verify"] == "passed"
+    subprocess.run(["losetup", "-d", dev], check=True)
+    lab.loops.remove(dev)
+    assert L.count_marker([image], marker) == 0
+
+
+def test_tmpfs_and_bind_mounts_resolve_to_their_own_mount(lab):
+    mnt = lab.mount("tmpfs", lab.dir / "t", fstype="tmpfs", options="size=4m")
+    (mnt / "sub").mkdir()
+    (mnt / "sub" / "f").write_bytes(b"x")
+    bind = lab.mount(str(mnt / "sub"), lab.dir / "bind", options="bind")
+    report = scrub.storage.inspect(bind / "f")
+    assert report.mount.mountpoint == str(bind) and report.mount.root == "/sub" and report.fstype == "tmpfs"
+    assert "tmpfs" in {f.id for f in report.findings}
+
+
+def test_btrfs_subvolume_mount_and_member_devices(lab):
+    mnt, images = lab.fs("bsv", "btrfs", mkfs_opts=("-d", "raid1", "-m", "raid1"), devices=2)
+    subprocess.run(["btrfs", "subvolume", "create", str(mnt / "sv")], check=True, capture_output=True)
+    (mnt / "sv" / "f").write_bytes(b"x" * 10000)
+    source = next(m.source for m in scrub.storage.Inspector()._all_mounts() if m.mountpoint == str(mnt))
+    sub = lab.mount(source, lab.dir / "sub", fstype="btrfs", options="subvol=/sv")
+    report = scrub.storage.inspect(sub / "f")
+    assert report.mount.mountpoint == str(sub) and report.mount.root == "/sv"
+    assert [layer.kind for layer in report.layers] == ["loop", "loop"]
+    assert report.facts["profiles"]["data"] == "raid1"
+    cow = next(f for f in report.findings if f.id == "btrfs-cow")
+    assert cow.severity == "ineffective" and "raid1" in cow.detail
+
+
+def test_storage_cli_exit_codes_and_json(lab):
+    mnt, _ = lab.fs("cli", "btrfs")
+    (mnt / "f").write_bytes(b"x" * 5000)
+    code, proc = cli("storage", "--json", str(mnt / "f"))
+    doc = json.loads(proc.stdout)
+    assert code == 1 and doc["data"]["reports"][0]["worst"] == "ineffective"
+    code, proc = cli("storage", "--exit-zero", str(mnt / "f"))
+    assert code == 0 and "btrfs-cow" in proc.stdout and "CANNOT" in proc.stdout
