@@ -294,7 +294,7 @@ BUILDERS: list[Callable] = [_add_shred, _add_storage, _add_info]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Overwrite, find and audit what must not ship in a shared image.")
-    parser.add_argument("--version", action="version", version=f"scrub {scrub.__version__} ({_engine_line()})")
+    parser.add_argument("--version", action="version", version=f"scrub {scrub.__version__} (engine: {_engine_line()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add in BUILDERS:
         add(sub)

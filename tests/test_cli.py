@@ -1,0 +1,105 @@
+"""python -m scrub: exit codes, one JSON document, GNU shred's flag spellings, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from scrub.cli import main
+
+
+def run_json(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_help_and_version_through_python_m():
+    proc = subprocess.run([sys.executable, "-m", "scrub", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "shred" in proc.stdout and "storage" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "scrub", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "engine" in proc.stdout
+
+
+def test_info_names_the_engine(capsys):
+    code, doc = run_json(capsys, "info", "--json")
+    assert code == 0 and doc["scrub_result_version"] == 1 and doc["data"]["engine"]
+
+
+def test_list_schemes(capsys):
+    code, doc = run_json(capsys, "shred", "--list-schemes", "--json")
+    assert code == 0 and {s["id"] for s in doc["data"]["schemes"]} >= {"shred", "gutmann", "dod-3", "nist-clear"}
+    assert main(["shred", "--list-schemes"]) == 0 and "gutmann" in capsys.readouterr().out
+
+
+def test_combined_short_flags_and_bare_remove(tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"secret")
+    b.write_bytes(b"secret")
+    code, doc = run_json(capsys, "shred", "--json", "--no-storage", "-zuf", "-n1", str(a))
+    r = doc["data"]["results"][0]
+    assert code == 0 and r["removed"] and [p["label"] for p in r["passes"]] == ["random", "00"]
+    code, doc = run_json(capsys, "shred", "--json", "--no-storage", "--remove", str(b))  # does not eat the path
+    assert code == 0 and doc["data"]["results"][0]["renames"] and not b.exists()
+
+
+def test_exit_codes_partial_failure_and_json_stays_parseable(tmp_path, capsys):
+    good = tmp_path / "good"
+    good.write_bytes(b"x")
+    code, doc = run_json(capsys, "shred", "--json", "--no-storage", str(tmp_path / "missing"), str(good))
+    assert code == 1 and doc["status"] == "partial" and doc["exit_code"] == 1
+    assert [r["status"] for r in doc["data"]["results"]] == ["failed", "done"]
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path, capsys):
+    assert main(["shred", "--scheme", "nope", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown scheme" in err and "Traceback" not in err
+    assert main(["shred", "-s", "-5", str(tmp_path)]) == 2
+    assert main(["shred"]) == 2
+    assert main(["shred", "--verify", "maybe", "x"]) == 2
+    assert main(["frobnicate"]) == 2
+    code, doc = run_json(capsys, "shred", "--json", "--scheme", "nope", "x")
+    assert code == 2 and doc["status"] == "error" and doc["errors"][0]["message"]
+
+
+def test_non_utf8_path_in_json(tmp_path, capsys):
+    name = os.fsencode(tmp_path) + b"/\xff\xfe-history"
+    with open(name, "wb") as fh:
+        fh.write(b"x")
+    code, doc = run_json(capsys, "shred", "--json", "--no-storage", "-u", os.fsdecode(name))
+    r = doc["data"]["results"][0]
+    import base64
+
+    assert code == 0 and base64.b64decode(r["path_b64"]) == name and "\\xff" in r["path"]
+
+
+def test_text_output_and_verbose(tmp_path, capsys):
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 100)
+    assert main(["shred", "-v", "--no-storage", "-n", "2", str(f)]) == 0
+    out = capsys.readouterr()
+    assert "overwritten, 2 passes of 4096 bytes, verify passed" in out.out
+    assert "pass 1/2 (random)" in out.err and "pass 2/2 (random)" in out.err
+
+
+def test_storage_findings_printed_before_the_overwrite(tmp_path, capsys, monkeypatch):
+    from scrub.storage.findings import Finding
+    from scrub.storage.inspect import Inspector, StorageReport
+
+    def fake_inspect(self, fd, path, _depth=0):
+        return StorageReport(path, findings=[Finding("btrfs-cow", "btrfs on /dev/x at /")])
+    monkeypatch.setattr(Inspector, "inspect_fd", fake_inspect)
+    f = tmp_path / "f"
+    f.write_bytes(b"x")
+    assert main(["shred", "-v", "-n", "1", str(f)]) == 0
+    err = capsys.readouterr().err
+    assert err.index("storage ineffective") < err.index("pass 1/1")
+    assert main(["shred", "--strict", str(f)]) == 3
+    assert "refused" in capsys.readouterr().err
+    code, doc = run_json(capsys, "shred", "--strict", "--json", str(f))
+    assert code == 3 and doc["data"]["results"][0]["findings"][0]["id"] == "btrfs-cow"
