@@ -67,7 +67,10 @@ def _add_shred(sub) -> None:
     p.add_argument("--device", action="store_true", help="allow block devices among the paths")
     p.add_argument("--verify", choices=scrub.overwrite.VERIFY_MODES, default="last",
                    help="read back: none, the last pass (default) or all passes")
-    p.add_argument("--direct", action="store_true", help="use O_DIRECT writes (falls back to buffered)")
+    io = p.add_mutually_exclusive_group()
+    io.add_argument("--direct", dest="direct", action="store_const", const=True, default=None,
+                    help="insist on O_DIRECT and warn where the kernel refuses it (default: O_DIRECT where possible)")
+    io.add_argument("--buffered", dest="direct", action="store_const", const=False, help="never use O_DIRECT")
     p.add_argument("--random-source", metavar="FILE", type=os.fsencode, help="take random bytes from FILE")
     p.add_argument("--engine", choices=("native", "python"), help="force an engine")
     p.add_argument("--no-storage", action="store_true", help="do not inspect the storage under each file")

@@ -151,7 +151,7 @@ class Options:
     allow_hardlinks: bool
     devices: bool
     verify: str
-    direct: bool
+    direct: bool | None  # None: O_DIRECT where the kernel takes it, quietly buffered elsewhere
     strict: bool
     inspect: Callable | None
     progress: Callable[[Progress], None] | None
@@ -172,7 +172,7 @@ def shred(
     allow_hardlinks: bool = False,
     devices: bool = False,
     verify: str = "last",
-    direct: bool = False,
+    direct: bool | None = None,
     random_source: str | bytes | os.PathLike | None = None,
     strict: bool = False,
     inspect: Callable | bool = True,
@@ -188,7 +188,9 @@ def shred(
     st_size bytes instead of rounding up to the block; ``size`` writes exactly that many.
     Symlinks, directories, FIFOs, sockets and character devices are refused; block devices
     only with ``devices=True``; files with other hard links only with ``allow_hardlinks``.
-    ``force`` makes a read-only file writable first.  ``inspect`` reports the storage
+    ``direct`` (default ``None``: where possible) writes with O_DIRECT, falling back to
+    buffered I/O where the kernel refuses it; ``True`` warns about that fallback, ``False``
+    always buffers.  ``force`` makes a read-only file writable first.  ``inspect`` reports the storage
     findings for each file (``False`` to skip); with ``strict`` a file whose storage keeps a
     copy (an ``ineffective`` finding) is refused.
 
@@ -468,11 +470,11 @@ def _run_passes(fd, segments, opts: Options, buffers, result: ShredResult) -> bo
         try:
             for seg in segments:
                 for off, n in seg:
-                    if opts.direct:
+                    if opts.direct is not False:
                         _try_direct(fd, True)
                     out = _write(fd, off, n, p, keystream, opts, buffers, result, number, npass, rec)
                     rec.bytes += out.done
-                    if out.direct_dropped and opts.direct:
+                    if out.direct_dropped and opts.direct is True and not any(w.code == "direct-io" for w in result.warnings):
                         result.warn("direct-io", "O_DIRECT refused by the kernel here; buffered I/O used")
                     if not _judge_write(out, result):
                         return False

@@ -94,7 +94,7 @@ SCHEMES: tuple[Scheme, ...] = (
     Scheme(
         "dod-3", "DoD 5220.22-M (E), 3 passes", _fixed("00", "ff") + (RANDOM,),
         "DoD 5220.22-M (1995) overwrite method (E)",
-        "Read as 0x00, 0xFF, random (LLLN scrub's `dod` order). nwipe's short DoD uses a random byte, "
+        "Read as 0x00, 0xFF, random (LLNL scrub's `dod` order). nwipe's short DoD uses a random byte, "
         "its complement, then random.",
     ),
     Scheme(
