@@ -137,7 +137,7 @@ def main(argv=None) -> int:
         for a, b in (("shred -n 1", "scrub -n 1"), ("shred -n 1", "scrub -n 1 --direct"), ("shred -n 3 -z", "scrub -n 3 -z"),
                      ("scrub -n 1 --verify last", "scrub -n 1")):
             if a in times:
-                pair[f"{a} / {b}"] = statistics.median(x / y for x, y in zip(times[a], times[b]))
+                pair[f"{a} / {b}"] = statistics.median(x / y for x, y in zip(times[a], times[b], strict=True))
         os.unlink(path)
         rss_size = parse_size(args.rss_size)
         with open(path, "wb") as f:

@@ -17,14 +17,15 @@ import stat
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Iterable
 
 from scrub import _linux
-from scrub._native import CHUNK, Control, Engine, Keystream, RangeOutcome, aligned_buffer, drop_direct, engine as pick_engine
+from scrub._native import CHUNK, Control, Engine, RangeOutcome, aligned_buffer, engine as pick_engine
 from scrub._paths import as_bytes, display
 from scrub.exceptions import Interrupted, UsageError
 from scrub.results import PassRecord, Progress, ShredResult
-from scrub.schemes import Pass, RANDOM, Scheme, lookup, shred_passes
+from scrub.schemes import Pass, Scheme, lookup, shred_passes
 
 REMOVE_MODES = ("unlink", "wipe", "wipesync")
 VERIFY_MODES = ("none", "last", "all")
@@ -559,7 +560,7 @@ def _write(fd, off, n, p: Pass, keystream, opts: Options, buffers, result, numbe
     else:
         p.fill(memoryview(buffers[2])[:chunk], off)
         source = memoryview(buffers[2])[:chunk]
-    return _in_worker(ctl, lambda: eng.write_range(fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl), tick)
+    return _in_worker(ctl, partial(eng.write_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl), tick)
 
 
 def _write_from_random_source(fd, off, n, opts: Options, buffers, tick) -> RangeOutcome:
@@ -575,8 +576,8 @@ def _write_from_random_source(fd, off, n, opts: Options, buffers, tick) -> Range
             break
         buffers[2][:k] = data
         ctl = eng.control()
-        out = _in_worker(ctl, lambda: eng.write_range(fd, off + pos, k, memoryview(buffers[2])[:k],
-                                                      chunk=CHUNK, buffers=buffers, ctl=ctl), lambda d: tick(pos + d))
+        write = partial(eng.write_range, fd, off + pos, k, memoryview(buffers[2])[:k], chunk=CHUNK, buffers=buffers, ctl=ctl)
+        out = _in_worker(ctl, write, partial(lambda base, d: tick(base + d), pos))
         total.bad_sectors += out.bad_sectors
         total.bad_count += out.bad_count
         total.direct_dropped |= out.direct_dropped
@@ -654,8 +655,8 @@ def _verify(fd, segments, p: Pass, keystream, rs_start, opts: Options, buffers, 
                 else:
                     p.fill(memoryview(buffers[2])[:chunk], off)
                     source = memoryview(buffers[2])[:chunk]
-                out = _in_worker(ctl, lambda: eng.verify_range(fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl),
-                                 lambda d: None)
+                check = partial(eng.verify_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl)
+                out = _in_worker(ctl, check, lambda done: None)
             if out.error == E.ECANCELED:
                 raise KeyboardInterrupt
             if out.mismatch:

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from scrub.cli import main
 
@@ -103,3 +102,33 @@ def test_storage_findings_printed_before_the_overwrite(tmp_path, capsys, monkeyp
     assert "refused" in capsys.readouterr().err
     code, doc = run_json(capsys, "shred", "--strict", "--json", str(f))
     assert code == 3 and doc["data"]["results"][0]["findings"][0]["id"] == "btrfs-cow"
+
+
+def test_progress_on_a_terminal(tmp_path):
+    """A TTY on stderr gets a rewritten progress line with pass, bytes, rate and ETA."""
+    import pty
+
+    f = tmp_path / "f"
+    with open(f, "wb") as fh:
+        fh.truncate(0)
+        for _ in range(256):
+            fh.write(b"\1" * (1 << 20))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "scrub", "shred", "--no-storage", "--buffered", "-n", "3", str(f)],
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(master)
+    text = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert "\r" in text and "pass 1/3 (random)" in text and "ETA" in text
+    assert "MiB/s" in text or "GiB/s" in text

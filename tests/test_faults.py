@@ -4,7 +4,6 @@ sync, Ctrl-C mid-pass.  Nothing is removed after a failed or interrupted overwri
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -14,7 +13,6 @@ import time
 import pytest
 
 import scrub
-from conftest import require_root
 
 needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed")
 

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 import scrub
 import lab as L
@@ -85,3 +84,36 @@ def test_storage_cli_exit_codes_and_json(lab):
     assert code == 1 and doc["data"]["reports"][0]["worst"] == "ineffective"
     code, proc = cli("storage", "--exit-zero", str(mnt / "f"))
     assert code == 0 and "btrfs-cow" in proc.stdout and "CANNOT" in proc.stdout
+
+
+def _as_nobody(fn):
+    """Run fn() in a forked child that dropped to uid/gid 65534 (no exec: the interpreter may
+    live where nobody cannot reach it); returns what fn returned, through a pipe."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(w, json.dumps(fn()).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+def test_unprivileged_inspection_still_sees_data_journal(lab):
+    """/proc/fs/ext4/<dev>/options is world-readable: no root needed to see a journal mode
+    that is only the superblock default."""
+    mnt, _ = lab.fs("unpriv", "ext4", tune=("-o", "journal_data"))
+    (mnt / "f").write_bytes(b"x" * 5000)
+    for p in (lab.dir, mnt):
+        os.chmod(p, 0o755)
+    os.chmod(mnt / "f", 0o644)
+    findings = _as_nobody(lambda: {f.id: f.severity for f in scrub.storage.inspect(mnt / "f").findings})
+    assert findings.get("ext4-data-journal") == "ineffective", findings

@@ -37,7 +37,7 @@ def test_aes128_ctr_sp800_38a_f51():
     cipher = bytes.fromhex("874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff"
                            "5ae4df3edbd5d35e5b4f09020db03eab1e031dda2fbe03d1792170a0f3009cee")
     stream = native().keystream(ks("aes-128-ctr", key, ctr), 0, 64)
-    assert bytes(a ^ b for a, b in zip(stream, plain)) == cipher
+    assert bytes(a ^ b for a, b in zip(stream, plain, strict=True)) == cipher
 
 
 @needs_native

@@ -302,3 +302,24 @@ def test_parse_size(text, value):
 def test_parse_size_rejects(text):
     with pytest.raises(scrub.UsageError):
         scrub.parse_size(text)
+
+
+def test_a_tty_is_refused(tmp_path):
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        [r] = run([os.ttyname(slave)], None)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert r.status == "refused" and r.errors[0].code == "special" and "tty" in r.errors[0].message
+
+
+@pytest.mark.parametrize("direct,warned", [(None, False), (True, True), (False, False)])
+def test_o_direct_falls_back_cleanly_on_an_unaligned_tail(tmp_path, engine, direct, warned):
+    f = tmp_path / "f"
+    f.write_bytes(b"\x11" * 10_000)
+    [r] = run([f], engine, scheme="pattern:5a", exact=True, direct=direct, verify="all")
+    assert r.ok and f.read_bytes() == b"\x5a" * 10_000
+    assert any(w.code == "direct-io" for w in r.warnings) == warned

@@ -264,3 +264,22 @@ def test_swaps_parser_is_lenient():
     swaps = parse_swaps("Filename Type Size Used Priority\n/dev/sda2 partition 1 0 -2\nbroken line\n"
                         "/swap\\040x file 5 1 3 extra-id\n")
     assert [(s.name, s.type, s.size_kib) for s in swaps] == [("/dev/sda2", "partition", 1), ("/swap x", "file", 5)]
+
+
+@pytest.mark.parametrize("fstype,source,want", [
+    ("nfs4", "fs-0123abcd.efs.eu-west-1.amazonaws.com:/", {"network-fs": "uncertain"}),
+    ("cifs", "//server/share", {"network-fs": "uncertain"}),
+    ("fuse.sshfs", "user@host:/srv", {"fuse": "uncertain"}),
+    ("zfs", "rpool/home", {"cow-filesystem": "ineffective"}),
+    ("bcachefs", "/dev/sdz", {"cow-filesystem": "ineffective"}),
+    ("f2fs", "/dev/sdz", {"log-structured": "ineffective"}),
+    ("nilfs2", "/dev/sdz", {"log-structured": "ineffective"}),
+])
+def test_file_systems_known_by_type(fake, victim, fstype, source, want):
+    assert ids(inspect_on(fake, victim, "0:77", fstype=fstype, source=source)) == want
+
+
+def test_ext4_external_journal(fake, victim):
+    fake.block("sda", "8:0", under=SCSI)
+    report = inspect_on(fake, victim, "8:0", devname="sda", options="data=ordered,journal_path=/dev/sdb1")
+    assert ids(report) == {"ext4-external-journal": "info"}

@@ -103,7 +103,7 @@ class Walk:
             self.findings.append(Finding("multipath", label))
         elif uuid.startswith("LVM-"):
             kind = "dm-lvm"
-            if any(n.endswith("-real") or u.endswith("-real") for n, u in zip(slave_names.values(), slave_uuids.values())):
+            if any(n.endswith("-real") or u.endswith("-real") for n, u in zip(slave_names.values(), slave_uuids.values(), strict=True)):
                 cow = [n for n in slave_names.values() if n.endswith("-cow")]
                 if cow:
                     self.findings.append(Finding("dm-snapshot", label, {"slaves": slave_names},
@@ -111,7 +111,7 @@ class Walk:
                 else:
                     self.findings.append(Finding("dm-snapshot-origin", label, {"slaves": slave_names},
                                                  f"snapshots of it: {', '.join(self._snapshots_of(d)) or 'yes'}"))
-            elif any(u.endswith("-tpool") or n.endswith("-tpool") for n, u in zip(slave_names.values(), slave_uuids.values())):
+            elif any(u.endswith("-tpool") or n.endswith("-tpool") for n, u in zip(slave_names.values(), slave_uuids.values(), strict=True)):
                 self.findings.append(Finding("dm-thin", label, {"pool": [n for n in slave_names.values()]}))
             elif any("_rimage_" in n or "_mimage_" in n for n in slave_names.values()):
                 self.findings.append(Finding("dm-mirror", label, {"legs": sorted(slave_names.values())}))
