@@ -1,0 +1,419 @@
+"""scan(): find history files and credential stashes for every user of a root.
+
+Default scope: every home named in <root>/etc/passwd, walked by name (nothing is read but
+what a catalog entry names), plus the system credential locations.  ``deep`` walks the whole
+root and sniffs the head of every regular file.  The walk never follows a symlink, never
+leaves the root, skips pseudo and network file systems, and reports what it could not read.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import re
+import stat
+import time
+from dataclasses import dataclass, field
+
+from scrub._paths import display, to_json
+from scrub.discover import catalog, safefs, signatures
+from scrub.discover.catalog import Entry
+from scrub.discover.users import User, users_of
+
+PSEUDO_FS = {"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs", "pstore",
+             "bpf", "configfs", "fusectl", "mqueue", "hugetlbfs", "binfmt_misc", "autofs", "efivarfs", "rpc_pipefs",
+             "nsfs", "selinuxfs", "ramfs"}
+REMOTE_FS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "9p", "glusterfs", "afs", "sshfs"}
+LIVE_SKIP = {b"proc", b"sys", b"dev", b"run"}
+BENIGN_LINK_TARGETS = {b"/dev/null"}
+
+
+@dataclass
+class Finding:
+    user: str  # the account whose home holds it, or "system"
+    path: bytes  # absolute path inside the root
+    cls: str  # history | secret | grant | identity | privacy
+    catalog_id: str | None  # None: found by content alone (--deep)
+    kind: str  # file | dir | symlink
+    size: int = 0
+    signals: list = field(default_factory=list)
+    link_target: bytes | None = None
+    benign: bool = False  # reported but harmless (a history symlinked to /dev/null)
+
+    @property
+    def app(self) -> str:
+        return catalog.BY_ID[self.catalog_id].app if self.catalog_id else "content signature"
+
+    @property
+    def evidence(self) -> str:
+        parts = [s.evidence for s in self.signals if s.secret]
+        if self.kind == "symlink":
+            parts.insert(0, f"symbolic link to {display(self.link_target or b'')} (not followed)")
+        if not parts:
+            parts = [f"{self.kind} named like {self.app}" + (f", {self.size} bytes" if self.kind == "file" else "")]
+        return "; ".join(parts)
+
+    @property
+    def fingerprint(self) -> str:
+        rule = self.catalog_id or ",".join(sorted({s.id for s in self.signals if s.secret}))
+        return hashlib.sha256(b"scrub-finding-v1\0" + self.path + b"\0" + rule.encode()).hexdigest()[:16]
+
+    def to_json(self) -> dict:
+        doc = to_json(self.path)
+        doc.update(user=self.user, cls=self.cls, catalog_id=self.catalog_id, app=self.app, kind=self.kind, size=self.size,
+                   evidence=self.evidence, fingerprint=self.fingerprint, benign=self.benign,
+                   signals=[s.to_json() for s in self.signals])
+        if self.link_target is not None:
+            doc["link_target"] = to_json(self.link_target)["path"]
+        return doc
+
+
+@dataclass
+class ScanReport:
+    root: bytes
+    deep: bool
+    users: list[User] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[tuple[bytes, str]] = field(default_factory=list)  # places that could not be read
+    skipped: list[tuple[bytes, str]] = field(default_factory=list)  # named like a stash, not a regular file
+    entries: int = 0
+    classified: int = 0
+    seconds: float = 0.0
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.errors)
+
+    def counted(self) -> list[Finding]:
+        """The findings that make a root unfit to ship (benign links excluded)."""
+        return [f for f in self.findings if not f.benign]
+
+    def to_json(self) -> dict:
+        return {
+            "root": to_json(self.root)["path"], "deep": self.deep, "partial": self.partial,
+            "users": [{"name": u.name, "uid": u.uid, "home": to_json(u.home)["path"]} for u in self.users],
+            "findings": [f.to_json() for f in self.findings],
+            "errors": [{**to_json(p), "message": m} for p, m in self.errors],
+            "skipped": [{**to_json(p), "reason": m} for p, m in self.skipped],
+            "summary": {"findings": len(self.counted()), "by_class": _by_class(self.counted()), "entries_walked": self.entries,
+                        "files_classified": self.classified, "seconds": round(self.seconds, 3)},
+        }
+
+
+def _by_class(findings) -> dict:
+    out: dict[str, int] = {}
+    for f in findings:
+        out[f.cls] = out.get(f.cls, 0) + 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Pattern matching
+
+
+def _glob_regex(pattern: str) -> str:
+    """A glob over '/'-separated paths: * and ? stay inside a component, **/ spans any depth."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+            continue
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = pattern.find("]", i + 2)
+            if j < 0:
+                out.append(re.escape(c))
+            else:
+                out.append("[" + pattern[i + 1:j].replace("!", "^", 1) + "]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def _literal_ends(glob: str) -> tuple[str, str]:
+    """The literal text before the first and after the last wildcard of a glob."""
+    first = min((glob.index(c) for c in "*?[" if c in glob), default=len(glob))
+    last = max((glob.rindex(c) for c in "*?]" if c in glob), default=-1)
+    return glob[:first], glob[last + 1:]
+
+
+class Matcher:
+    """Compiled patterns for one home (XDG placeholders and variables resolved) or for the
+    system.  Rules are bucketed by their last component (a literal name, a literal prefix
+    or a literal suffix), so deciding that an entry matches nothing costs a few dict
+    look-ups; the full path is only built and matched for the few candidates."""
+
+    def __init__(self, rules: list[tuple[str, Entry]]):
+        self.literal: dict[str, list] = {}
+        self.prefix: dict[str, list] = {}
+        self.suffix: dict[str, list] = {}
+        self.other: list = []
+        for pattern, entry in rules:
+            base = pattern.rsplit("/", 1)[-1]
+            full = re.compile(_glob_regex(pattern) + r"\Z", re.S)
+            if not any(c in base for c in "*?["):
+                self.literal.setdefault(base, []).append((full, entry))
+                continue
+            pre, suf = _literal_ends(base)
+            if len(pre) >= 2:
+                self.prefix.setdefault(pre[:2], []).append((full, entry))
+            elif len(suf) >= 3:
+                self.suffix.setdefault(suf[-3:], []).append((full, entry))
+            else:
+                self.other.append((full, entry))
+
+    def match(self, name: str, prefix: str) -> list[Entry]:
+        cands = self.literal.get(name)
+        more = self.prefix.get(name[:2])
+        tail = self.suffix.get(name[-3:])
+        if cands is None and more is None and tail is None and not self.other:
+            return []
+        rel = prefix + name
+        out = []
+        for group in (cands, more, tail, self.other):
+            if group:
+                out.extend(e for rx, e in group if rx.match(rel) and e not in out)
+        return out
+
+
+XDG_PLACEHOLDERS = {"{data}": "XDG_DATA_HOME", "{state}": "XDG_STATE_HOME", "{config}": "XDG_CONFIG_HOME",
+                    "{cache}": "XDG_CACHE_HOME"}
+
+
+def home_rules(user: User, classes: set[str]) -> tuple[list[tuple[str, Entry]], list[tuple[str, Entry]]]:
+    """(home-relative rules, absolute rules) for one user: catalog patterns with the user's
+    XDG directories, plus files that variables move elsewhere."""
+    rel, absolute = [], []
+    for e in catalog.HISTORIES + catalog.CREDENTIALS:
+        if e.cls not in classes:
+            continue
+        for p in e.patterns:
+            for ph, var in XDG_PLACEHOLDERS.items():
+                p = p.replace(ph, os.fsdecode(user.xdg(var)))
+            (absolute if p.startswith("/") else rel).append((p, e))
+        for var in e.env:
+            value = user.env.get(var)
+            if value is None or value in (b"-", b"/dev/null", b""):
+                continue
+            if var == "ZDOTDIR":
+                value = value.rstrip(b"/") + b"/.zsh_history"
+            elif var in ("DOCKER_CONFIG",):
+                value = value.rstrip(b"/") + b"/config.json"
+            text = glob_escape(os.fsdecode(value))
+            (absolute if text.startswith("/") else rel).append((text, e))
+    return rel, absolute
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+# ---------------------------------------------------------------------------------------
+# The scan
+
+
+class Scanner:
+    def __init__(self, root: str | bytes = "/", *, deep: bool = False, classes=None):
+        self.root = os.fsencode(root)
+        self.deep = deep
+        self.classes = set(classes or catalog.CLASSES)
+        self.report = ScanReport(self.root, deep)
+        self.root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.live = os.path.realpath(self.root) == b"/"
+        self._skip_devs = self._pseudo_devices()
+        self._seen: set[bytes] = set()
+
+    def close(self):
+        os.close(self.root_fd)
+
+    def _pseudo_devices(self) -> set[int]:
+        """st_dev of pseudo and remote file systems mounted inside the root."""
+        try:
+            from scrub.storage.mounts import mounts
+
+            real = os.path.realpath(self.root).rstrip(b"/") + b"/"
+            out = set()
+            for m in mounts():
+                mp = os.fsencode(m.mountpoint).rstrip(b"/") + b"/"
+                if mp.startswith(real) and (m.fstype in PSEUDO_FS or m.fstype in REMOTE_FS or m.fstype.startswith("fuse.")):
+                    out.add(os.makedev(m.major, m.minor))
+            return out
+        except Exception:  # no /proc: prune by name only
+            return set()
+
+    def _error(self, where: bytes, exc: OSError) -> None:
+        self.report.errors.append((where, exc.strerror or str(exc)))
+
+    def run(self) -> ScanReport:
+        t0 = time.monotonic()
+        users = users_of(self.root_fd)
+        self.report.users = users
+        homes = {}
+        for user in users:
+            rel, absolute = home_rules(user, self.classes)
+            homes[user.home.rstrip(b"/") or b"/"] = (user, Matcher(rel))
+            self._glob_absolute(absolute, user.name)
+        system = [(p, e) for e in catalog.SYSTEM if e.cls in self.classes for p in e.patterns]
+        if self.deep:
+            self._walk_root(homes, Matcher(system))
+        else:
+            for home, (user, matcher) in homes.items():
+                self._walk_home(home, user, matcher)
+            self._glob_absolute(system, "system")
+        self.report.findings.sort(key=lambda f: (f.user != "system", f.user, f.cls, f.path))
+        self.report.seconds = time.monotonic() - t0
+        return self.report
+
+    # -- walking ---------------------------------------------------------------------------
+
+    def _walk_home(self, home: bytes, user: User, matcher: Matcher) -> None:
+        try:
+            hfd = safefs.open_in_root(self.root_fd, home)
+        except OSError as exc:
+            self._error(home, exc)
+            return
+        base = os.fsdecode(home) + "/"
+        skip = self._skip_devs
+        n = 0
+        try:
+            for dfd, prefix, name, kind in safefs.walk(hfd, on_error=lambda p, e: self._error(os.fsencode(base + p), e),
+                                                       prune=lambda rel, st: st.st_dev in skip):
+                n += 1
+                hits = matcher.match(name, prefix)
+                if hits:
+                    self._handle(dfd, name, kind, os.fsencode(base + prefix + name), hits, user.name)
+        finally:
+            os.close(hfd)
+            self.report.entries += n
+
+    def _walk_root(self, homes: dict, system: Matcher) -> None:
+        by_home = {os.fsdecode(h).lstrip("/") + "/": v for h, v in homes.items()}
+        prefixes = sorted(by_home, key=len, reverse=True)
+        skip, live = self._skip_devs, self.live
+
+        def prune(rel: str, st: os.stat_result) -> bool:
+            return st.st_dev in skip or (live and "/" not in rel and rel.encode() in LIVE_SKIP)
+
+        n = 0
+        for dfd, prefix, name, kind in safefs.walk(self.root_fd, on_error=lambda p, e: self._error(os.fsencode("/" + p), e),
+                                                   prune=prune):
+            n += 1
+            owner, hits = "system", system.match(name, "/" + prefix)
+            for home in prefixes:
+                if prefix.startswith(home):
+                    user, matcher = by_home[home]
+                    owner = user.name
+                    hits = matcher.match(name, prefix[len(home):]) + hits
+                    break
+            path = os.fsencode("/" + prefix + name)
+            if hits:
+                self._handle(dfd, name, kind, path, hits, owner)
+            elif kind == "file":
+                self._sniff(dfd, name, path, owner)
+        self.report.entries += n
+
+    def _glob_absolute(self, rules: list[tuple[str, Entry]], owner: str) -> None:
+        """Expand absolute patterns from the root, one component at a time (no links)."""
+        for pattern, entry in rules:
+            parts = [p for p in pattern.split("/") if p]
+            self._glob(self.root_fd, b"", parts, entry, owner)
+
+    def _glob(self, dfd: int, prefix: bytes, parts: list[str], entry: Entry, owner: str) -> None:
+        head, rest = parts[0], parts[1:]
+        if any(c in head for c in "*?["):
+            try:
+                names = [n for n in os.listdir(dfd) if fnmatch.fnmatchcase(n, head)]
+            except OSError:
+                return
+        else:
+            names = [head]
+        for name in sorted(names):
+            st = safefs.lstat_at(dfd, os.fsencode(name))
+            if st is None:
+                continue
+            path = prefix + b"/" + os.fsencode(name)
+            if not rest:
+                self._handle(dfd, name, safefs.kind_of_mode(st.st_mode), path, [entry], owner)
+            elif stat.S_ISDIR(st.st_mode):
+                try:
+                    sub = os.open(name, safefs.O_DIR, dir_fd=dfd)
+                except OSError as exc:
+                    self._error(path, exc)
+                    continue
+                try:
+                    self._glob(sub, path, rest, entry, owner)
+                finally:
+                    os.close(sub)
+
+    # -- one entry -------------------------------------------------------------------------
+
+    def _handle(self, dfd: int, name: str, kind: str, path: bytes, hits: list[Entry], owner: str) -> None:
+        if path in self._seen:
+            return  # matched already (an absolute rule and a home rule can name the same file)
+        self._seen.add(path)
+        if kind == "symlink":
+            try:
+                target = os.readlink(os.fsencode(name), dir_fd=dfd)
+            except OSError:
+                target = b""
+            e = hits[0]
+            self.report.findings.append(Finding(owner, path, e.cls, e.id, "symlink", link_target=target,
+                                                benign=target in BENIGN_LINK_TARGETS))
+            return
+        if kind == "dir":
+            e = next((h for h in hits if h.directory), None)
+            if e is not None:
+                self.report.findings.append(Finding(owner, path, e.cls, e.id, "dir"))
+            return
+        if kind != "file":
+            self.report.skipped.append((path, f"named like {hits[0].app} but a {kind}, not a regular file"))
+            return
+        bname = os.fsencode(name)
+        got = safefs.read_head(dfd, bname, signatures.CATALOG_HEAD)
+        if got is None:
+            return
+        data, st = got
+        self.report.classified += 1
+        sigs = signatures.classify(data, name=bname, size=st.st_size)
+        ids = {s.id for s in sigs}
+        for e in hits:
+            if e.needs and not ids & set(e.needs):
+                continue
+            if e.cls == "history" and st.st_size == 0:
+                continue  # an empty history holds nothing
+            self.report.findings.append(Finding(owner, path, e.cls, e.id, "file", st.st_size,
+                                                [s for s in sigs if s.secret] if not e.needs else
+                                                [s for s in sigs if s.id in e.needs or s.secret]))
+            return
+        if self.deep and any(s.secret for s in sigs):
+            self.report.findings.append(Finding(owner, path, "secret", None, "file", st.st_size, [s for s in sigs if s.secret]))
+
+    def _sniff(self, dfd: int, name: str, path: bytes, owner: str) -> None:
+        bname = os.fsencode(name)
+        got = safefs.read_head(dfd, bname, signatures.HEAD)
+        if got is None:
+            return
+        data, st = got
+        self.report.classified += 1
+        sigs = [s for s in signatures.classify(data, name=bname, size=st.st_size) if s.secret]
+        if sigs:
+            self.report.findings.append(Finding(owner, path, "secret", None, "file", st.st_size, sigs))
+
+
+def scan(root: str | bytes = "/", *, deep: bool = False, classes=None) -> ScanReport:
+    """Histories and credential stashes of every user of ``root`` (a live system, or an
+    image mounted at ``root``).  Returns a :class:`ScanReport`; raises OSError if ``root``
+    cannot be opened."""
+    scanner = Scanner(root, deep=deep, classes=classes)
+    try:
+        return scanner.run()
+    finally:
+        scanner.close()
