@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -543,4 +544,74 @@ int scrub_verify_range(struct scrub_io *io)
         set_progress(io, pos);
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Multi-literal search                                                                  */
+
+struct scrub_mf {
+    int count;
+    char **needle;
+    uint32_t *len;
+    int *next;              /* chain of needles sharing a first bigram, -1 ends it */
+    int head[65536];        /* first needle for each bigram (little-endian byte pair), -1 none */
+};
+
+scrub_mf *scrub_mf_new(const char *needles, const uint32_t *lens, int count)
+{
+    scrub_mf *mf = calloc(1, sizeof *mf);
+    if (!mf)
+        return NULL;
+    mf->count = count;
+    mf->needle = calloc((size_t)count, sizeof *mf->needle);
+    mf->len = calloc((size_t)count, sizeof *mf->len);
+    mf->next = calloc((size_t)count, sizeof *mf->next);
+    if (!mf->needle || !mf->len || !mf->next) {
+        scrub_mf_free(mf);
+        return NULL;
+    }
+    memset(mf->head, 0xff, sizeof mf->head);
+    const char *p = needles;
+    for (int i = 0; i < count; i++) {
+        mf->len[i] = lens[i];
+        mf->needle[i] = malloc(lens[i] ? lens[i] : 1);
+        if (!mf->needle[i]) {
+            scrub_mf_free(mf);
+            return NULL;
+        }
+        memcpy(mf->needle[i], p, lens[i]);
+        p += lens[i];
+        if (lens[i] < 2) {
+            mf->next[i] = -1; /* single bytes are not supported: never match */
+            continue;
+        }
+        unsigned b = (unsigned char)mf->needle[i][0] | (unsigned)(unsigned char)mf->needle[i][1] << 8;
+        mf->next[i] = mf->head[b];
+        mf->head[b] = i;
+    }
+    return mf;
+}
+
+int scrub_mf_search(const scrub_mf *mf, const char *hay, size_t n)
+{
+    const unsigned char *h = (const unsigned char *)hay;
+    for (size_t i = 0; i + 1 < n; i++) {
+        int k = mf->head[h[i] | (unsigned)h[i + 1] << 8];
+        for (; k >= 0; k = mf->next[k])
+            if (mf->len[k] <= n - i && memcmp(h + i, mf->needle[k], mf->len[k]) == 0)
+                return k;
+    }
+    return -1;
+}
+
+void scrub_mf_free(scrub_mf *mf)
+{
+    if (!mf)
+        return;
+    for (int i = 0; i < mf->count && mf->needle; i++)
+        free(mf->needle[i]);
+    free(mf->needle);
+    free(mf->len);
+    free(mf->next);
+    free(mf);
 }

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 /* cdef-begin */
-#define SCRUB_NATIVE_ABI 3
+#define SCRUB_NATIVE_ABI 4
 
 #define SCRUB_SRC_BUFFER 0      /* write `pattern` (one chunk, phase-aligned) again and again */
 #define SCRUB_SRC_KEYSTREAM 1   /* write the keystream (key, nonce) at the file offset */
@@ -55,6 +55,13 @@ int scrub_keystream(int kind, const uint8_t *key, const uint8_t *nonce,
 int scrub_write_range(struct scrub_io *io);
 int scrub_verify_range(struct scrub_io *io);
 void scrub_wipe(void *p, size_t n);
+
+/* Multi-literal search for content sniffing: one pass over a file's head finds whether any
+ * of a set of literals occurs (bigram table + memcmp), instead of one scan per literal. */
+typedef struct scrub_mf scrub_mf;
+scrub_mf *scrub_mf_new(const char *needles, const uint32_t *lens, int count);
+int scrub_mf_search(const scrub_mf *mf, const char *hay, size_t n);
+void scrub_mf_free(scrub_mf *mf);
 /* cdef-end */
 
 #endif

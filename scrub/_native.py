@@ -17,7 +17,7 @@ import mmap
 import os
 from dataclasses import dataclass, field
 
-EXPECTED_ABI = 3
+EXPECTED_ABI = 4
 CHUNK = 4 << 20  # bytes per write: large enough to reach the device's streaming speed
 SECTOR = 512
 
@@ -334,6 +334,32 @@ class NativeEngine(Engine):
         if rc == 1:
             out.mismatch, out.error_offset = True, io.error_offset
         return out
+
+
+class MultiFind:
+    """Does any of several literals occur in a buffer?  One native pass (bigram table) where
+    the compiled engine is loaded, else one ``in`` per literal: the same answer either way."""
+
+    def __init__(self, needles: tuple[bytes, ...]):
+        self.needles = needles
+        self._mf = None
+        if _scrub_cffi is not None:
+            ffi, lib = _scrub_cffi.ffi, _scrub_cffi.lib
+            blob = b"".join(needles)
+            lens = ffi.new("uint32_t[]", [len(n) for n in needles])
+            mf = lib.scrub_mf_new(blob, lens, len(needles))
+            if mf != ffi.NULL:
+                self._mf = ffi.gc(mf, lib.scrub_mf_free)
+                self._search = lib.scrub_mf_search
+
+    def search(self, data: bytes) -> int:
+        """Index of a literal found in ``data`` (the first by position natively), or -1."""
+        if self._mf is not None:
+            return self._search(self._mf, data, len(data))
+        for i, n in enumerate(self.needles):
+            if n in data:
+                return i
+        return -1
 
 
 def engine(name: str | None = None) -> Engine:

@@ -264,6 +264,80 @@ def _print_storage_report(r) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# scan
+
+
+def _add_scan(sub) -> None:
+    p = sub.add_parser("scan", help="find histories and credential stashes of every user",
+                       description="Find, for every user of a live system or of a mounted image, the history files and "
+                       "credential stashes that must not end up in a shared image. Read-only; secrets are never printed.")
+    p.add_argument("--root", default="/", type=os.fsencode, help="the root to scan: / or a mounted image (default /)")
+    p.add_argument("--deep", action="store_true", help="also sniff the content of every regular file under the root")
+    p.add_argument("--class", dest="classes", action="append", choices=("history", "secret", "grant", "identity", "privacy"),
+                   help="only these classes (repeatable; default all)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    out.add_argument("--sarif", action="store_true", help="print SARIF 2.1.0 on stdout")
+    p.set_defaults(func=_cmd_scan)
+
+
+def _cmd_scan(args) -> int:
+    from scrub.discover import scan
+
+    try:
+        report = scan(args.root, deep=args.deep, classes=args.classes)
+    except OSError as exc:
+        raise ScrubError(f"cannot scan: {exc.strerror}", path=args.root) from None
+    code = ExitCode.FINDINGS if report.counted() else ExitCode.OK
+    if args.json:
+        print(envelope("scan", "findings" if code else "ok", code, report.to_json(),
+                       [{"code": "unreadable", "message": m, "path": display(p)} for p, m in report.errors]))
+    elif args.sarif:
+        from scrub.sarif import scan_to_sarif
+
+        print(json.dumps(scan_to_sarif(report), indent=2))
+    else:
+        _print_scan(report)
+    return code
+
+
+def _print_scan(report) -> None:
+    scope = "every regular file under the root" if report.deep else "homes and system credential locations"
+    print(f"scan of {display(report.root)} ({scope})")
+    groups: dict = {}
+    for f in report.findings:
+        if not f.benign:
+            groups.setdefault(f.user, {}).setdefault(f.cls, []).append(f)
+    for user, by_cls in groups.items():
+        print(user)
+        for cls, items in by_cls.items():
+            print(f"  {cls} ({len(items)})")
+            for f in items:
+                print(f"    {display(f.path)}  [{f.catalog_id or 'content'}] {f.evidence}")
+    notes = [f for f in report.findings if f.benign]
+    for f in notes:
+        print(f"note: {display(f.path)} -> {display(f.link_target or b'')} ({f.app}; disabled, left alone)")
+    counted = report.counted()
+    by_cls = ", ".join(f"{n} {c}" for c, n in sorted(_count(counted).items()))
+    line = f"summary: {len(counted)} finding{'s' if len(counted) != 1 else ''}" + (f" ({by_cls})" if by_cls else "")
+    line += f" for {len(report.users)} users, {report.entries} entries walked, {report.classified} files read, {report.seconds:.2f} s"
+    print(line)
+    if report.partial:
+        print(f"partial: {len(report.errors)} place(s) could not be read:", file=sys.stderr)
+        for p, m in report.errors[:20]:
+            print(f"  {display(p)}: {m}", file=sys.stderr)
+    for p, why in report.skipped:
+        print(f"skipped: {display(p)}: {why}", file=sys.stderr)
+
+
+def _count(findings) -> dict:
+    out: dict = {}
+    for f in findings:
+        out[f.cls] = out.get(f.cls, 0) + 1
+    return out
+
+
+# --------------------------------------------------------------------------------------
 # info
 
 
@@ -292,7 +366,7 @@ def _cmd_info(args) -> int:
 # --------------------------------------------------------------------------------------
 
 
-BUILDERS: list[Callable] = [_add_shred, _add_storage, _add_info]
+BUILDERS: list[Callable] = [_add_shred, _add_storage, _add_scan, _add_info]
 
 
 def build_parser() -> argparse.ArgumentParser:

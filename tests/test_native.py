@@ -139,3 +139,19 @@ def test_stale_build_is_refused():
         from scrub import _scrub_cffi
 
         assert _native.check_build(_scrub_cffi) is None
+
+
+@needs_native
+@settings(max_examples=200, deadline=None)
+@given(needles=st.lists(st.binary(min_size=2, max_size=8), min_size=1, max_size=12),
+       hay=st.binary(max_size=300), plant=st.booleans())
+def test_multifind_native_and_python_agree(needles, hay, plant):
+    if plant:
+        hay = hay[: len(hay) // 2] + needles[-1] + hay[len(hay) // 2:]
+    fast = _native.MultiFind(tuple(needles))
+    slow = _native.MultiFind(tuple(needles))
+    slow._mf = None  # force the pure-Python path
+    got_fast, got_slow = fast.search(hay), slow.search(hay)
+    assert (got_fast >= 0) == (got_slow >= 0) == any(n in hay for n in needles)
+    if got_fast >= 0:
+        assert needles[got_fast] in hay

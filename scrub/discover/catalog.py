@@ -252,7 +252,7 @@ SYSTEM: tuple[Entry, ...] = (
       "/etc/openvpn/*/*.key", "/etc/ipsec.secrets", "/etc/ipsec.d/private/*", ref="NetworkManager, wpa_supplicant, WireGuard, OpenVPN"),
     S("service-passwords", "service password files", "secret", "/etc/postfix/sasl_passwd*", "/etc/davfs2/secrets",
       "/etc/passwd-s3fs", "/etc/mysql/debian.cnf", ref="postfix, davfs2, s3fs, Debian MySQL maintenance"),
-    S("fstab-credentials", "mount passwords in fstab", "secret", "/etc/fstab", needs=("url-credentials",), ref="mount.cifs"),
+    S("fstab-credentials", "mount passwords in fstab", "secret", "/etc/fstab", needs=("mount-password",), ref="mount.cifs(8)"),
     S("kubernetes-pki", "Kubernetes admin config and keys", "secret", "/etc/kubernetes/admin.conf", "/etc/kubernetes/pki/*.key",
       "/etc/kubernetes/pki/*/*.key", "/var/lib/kubelet/pki/*.key", ref="kubeadm"),
     S("systemd-credential-secret", "systemd credential host key", "secret", "/var/lib/systemd/credential.secret",

@@ -125,7 +125,7 @@ def walk(start_fd: int, *, on_error: Callable[[str, OSError], None],
                     with os.scandir(dfd) as it:
                         entries = list(it)
                 except OSError as exc:
-                    on_error(prefix or ".", exc)
+                    on_error(prefix.rstrip("/") or ".", exc)
                     continue
                 for de in entries:
                     name = de.name
@@ -160,7 +160,7 @@ def walk(start_fd: int, *, on_error: Callable[[str, OSError], None],
             os.close(dfd)
 
 
-def read_head(dirfd: int, name: bytes, limit: int) -> tuple[bytes, os.stat_result] | None:
+def read_head(dirfd: int, name: bytes | str, limit: int) -> tuple[bytes, os.stat_result] | None:
     """Up to ``limit`` bytes of a regular file, opened without following links and without
     blocking (a FIFO planted under the name is never read).  None if not a regular file."""
     try:

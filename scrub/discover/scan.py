@@ -155,6 +155,7 @@ class Matcher:
         self.literal: dict[str, list] = {}
         self.prefix: dict[str, list] = {}
         self.suffix: dict[str, list] = {}
+        self.bydir: dict[str, list] = {}  # "dir/*"-style rules, keyed by their literal directory
         self.other: list = []
         for pattern, entry in rules:
             base = pattern.rsplit("/", 1)[-1]
@@ -167,6 +168,8 @@ class Matcher:
                 self.prefix.setdefault(pre[:2], []).append((full, entry))
             elif len(suf) >= 3:
                 self.suffix.setdefault(suf[-3:], []).append((full, entry))
+            elif "/" in pattern and not any(c in pattern.rsplit("/", 1)[0] for c in "*?[{"):
+                self.bydir.setdefault(pattern.rsplit("/", 1)[0] + "/", []).append((full, entry))
             else:
                 self.other.append((full, entry))
 
@@ -174,11 +177,12 @@ class Matcher:
         cands = self.literal.get(name)
         more = self.prefix.get(name[:2])
         tail = self.suffix.get(name[-3:])
-        if cands is None and more is None and tail is None and not self.other:
+        indir = self.bydir.get(prefix) if self.bydir else None
+        if cands is None and more is None and tail is None and indir is None and not self.other:
             return []
         rel = prefix + name
         out = []
-        for group in (cands, more, tail, self.other):
+        for group in (cands, more, tail, indir, self.other):
             if group:
                 out.extend(e for rx, e in group if rx.match(rel) and e not in out)
         return out
@@ -303,21 +307,26 @@ class Scanner:
             return st.st_dev in skip or (live and "/" not in rel and rel.encode() in LIVE_SKIP)
 
         n = 0
+        last = None
+        owner, matcher, home_rel, sys_prefix = "system", None, "", "/"
         for dfd, prefix, name, kind in safefs.walk(self.root_fd, on_error=lambda p, e: self._error(os.fsencode("/" + p), e),
                                                    prune=prune):
             n += 1
-            owner, hits = "system", system.match(name, "/" + prefix)
-            for home in prefixes:
-                if prefix.startswith(home):
-                    user, matcher = by_home[home]
-                    owner = user.name
-                    hits = matcher.match(name, prefix[len(home):]) + hits
-                    break
-            path = os.fsencode("/" + prefix + name)
+            if prefix is not last:  # a new directory: who owns it, and which rules apply
+                last = prefix
+                owner, matcher, home_rel, sys_prefix = "system", None, "", "/" + prefix
+                for home in prefixes:
+                    if prefix.startswith(home):
+                        user, matcher = by_home[home]
+                        owner, home_rel = user.name, prefix[len(home):]
+                        break
+            hits = system.match(name, sys_prefix)
+            if matcher is not None:
+                hits = matcher.match(name, home_rel) + hits
             if hits:
-                self._handle(dfd, name, kind, path, hits, owner)
+                self._handle(dfd, name, kind, os.fsencode(sys_prefix + name), hits, owner)
             elif kind == "file":
-                self._sniff(dfd, name, path, owner)
+                self._sniff(dfd, name, sys_prefix, owner)
         self.report.entries += n
 
     def _glob_absolute(self, rules: list[tuple[str, Entry]], owner: str) -> None:
@@ -396,16 +405,16 @@ class Scanner:
         if self.deep and any(s.secret for s in sigs):
             self.report.findings.append(Finding(owner, path, "secret", None, "file", st.st_size, [s for s in sigs if s.secret]))
 
-    def _sniff(self, dfd: int, name: str, path: bytes, owner: str) -> None:
-        bname = os.fsencode(name)
-        got = safefs.read_head(dfd, bname, signatures.HEAD)
+    def _sniff(self, dfd: int, name: str, dir_path: str, owner: str) -> None:
+        got = safefs.read_head(dfd, name, signatures.HEAD)
         if got is None:
             return
         data, st = got
         self.report.classified += 1
-        sigs = [s for s in signatures.classify(data, name=bname, size=st.st_size) if s.secret]
-        if sigs:
-            self.report.findings.append(Finding(owner, path, "secret", None, "file", st.st_size, sigs))
+        sigs = signatures.classify(data, name=name, size=st.st_size)
+        if sigs and any(s.secret for s in sigs):
+            path = os.fsencode(dir_path + name)
+            self.report.findings.append(Finding(owner, path, "secret", None, "file", st.st_size, [s for s in sigs if s.secret]))
 
 
 def scan(root: str | bytes = "/", *, deep: bool = False, classes=None) -> ScanReport:

@@ -15,6 +15,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from scrub._native import MultiFind
+
 HEAD = 64 << 10  # bytes sniffed from files found by --deep
 CATALOG_HEAD = 1 << 20  # bytes read from files a catalog entry names
 
@@ -299,12 +301,12 @@ _OPENVPN = re.compile(rb"-----BEGIN OpenVPN Static key V1-----\s+(?:[0-9a-f]{32}
 
 def other_key_signals(data: bytes) -> list[Signal]:
     out = []
-    for m in _PUTTY.finditer(data):
+    for m in (_PUTTY.finditer(data) if b"PuTTY-User-Key-File-" in data else ()):
         if b"Private-Lines:" in data[m.end():m.end() + 4096]:
             enc = m.group(3) != b"none"
             out.append(Signal("putty-private-key", True, f"PuTTY v{m.group(1).decode()} private key ({m.group(2).decode()}), "
                               f"{'encrypted' if enc else 'not encrypted'}", {"encrypted": enc, "version": int(m.group(1))}, m.start()))
-    for m in _SSHCOM.finditer(data):
+    for m in (_SSHCOM.finditer(data) if b"---- BEGIN SSH2" in data else ()):
         _, body = _pem_body(re.sub(rb"^Comment:.*$", b"", m.group(1), flags=re.M))
         raw = _b64(body)
         if raw and raw[:4] == bytes.fromhex("3f6ff9eb") and len(raw) > 16:
@@ -315,16 +317,16 @@ def other_key_signals(data: bytes) -> list[Signal]:
             enc = cipher != b"none"
             out.append(Signal("sshcom-private-key", True, f"ssh.com SSH2 private key, {'encrypted' if enc else 'not encrypted'}",
                               {"encrypted": enc}, m.start()))
-    m = _GPG_AGENT.search(data[:4096])
+    m = _GPG_AGENT.search(data[:4096]) if b"private-key" in data[:4096] else None
     if m:
         enc = b"protected-private-key" in m.group(0)
         out.append(Signal("gpg-agent-key", True, f"gpg-agent private key file, {'protected' if enc else 'not protected'}",
                           {"encrypted": enc}, m.start()))
-    for m in _AGE.finditer(data):
+    for m in (_AGE.finditer(data) if b"AGE-SECRET-KEY-1" in data else ()):
         out.append(Signal("age-secret-key", True, "age secret key", {}, m.start()))
-    for m in _WIREGUARD.finditer(data):
+    for m in (_WIREGUARD.finditer(data) if b"PrivateKey" in data else ()):
         out.append(Signal("wireguard-private-key", True, "WireGuard PrivateKey", {}, m.start()))
-    for m in _OPENVPN.finditer(data):
+    for m in (_OPENVPN.finditer(data) if b"OpenVPN Static" in data else ()):
         out.append(Signal("openvpn-static-key", True, "OpenVPN static key", {}, m.start()))
     return out
 
@@ -336,7 +338,7 @@ _AWS_SECRET = re.compile(rb"(?i)aws_?secret_?(?:access_?)?key\W{0,5}\s*[:=]\s*[\
 # (id, literal that must occur for the pattern to match, pattern): the literal check is a
 # fast substring search that spares the regex on almost every file.
 _TOKENS = (
-    ("github-token", (b"gh", b"github_pat_"), re.compile(rb"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])")),
+    ("github-token", (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"), re.compile(rb"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])")),
     ("gitlab-token", (b"glpat-",), re.compile(rb"(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20})(?![A-Za-z0-9_-])")),
     ("slack-token", (b"xox",), re.compile(rb"(?<![A-Za-z0-9-])(xox[abprs]-[A-Za-z0-9-]{10,72})")),
     ("google-api-key", (b"AIza",), re.compile(rb"(?<![A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])")),
@@ -360,7 +362,8 @@ def token_signals(data: bytes) -> list[Signal]:
     secrets_found = []
     if b"ecret" in data or b"ECRET" in data:
         secrets_found = [m for m in _AWS_SECRET.finditer(data) if m.group(1) not in AWS_DOC_KEYS]
-    ids = _AWS_ID.finditer(data) if any(p in data for p in _AWS_ID_PREFIXES) else ()
+    ids = _AWS_ID.finditer(data) if (b"AKIA" in data or b"ASIA" in data or b"A3T" in data or b"ABIA" in data
+                                     or b"ACCA" in data) else ()
     for m in ids:
         if m.group(1) in AWS_DOC_KEYS or m.group(1).endswith(b"EXAMPLE"):
             continue
@@ -371,7 +374,10 @@ def token_signals(data: bytes) -> list[Signal]:
         m = secrets_found[0]
         out.append(Signal("aws-secret-key", True, "AWS secret access key (40 chars)", {}, m.start()))
     for sid, literals, rx in _TOKENS:
-        if not any(lit in data for lit in literals):
+        for lit in literals:
+            if lit in data:
+                break
+        else:
             continue
         for m in rx.finditer(data):
             out.append(Signal(sid, True, f"{sid.replace('-', ' ')} {mask(m.group(1))}", {}, m.start()))
@@ -400,7 +406,7 @@ def credential_file_signals(data: bytes, name: bytes) -> list[Signal]:
     .pgpass, git credential stores, URLs with passwords."""
     out = []
     stripped = data.lstrip()
-    if stripped[:1] == b"{":
+    if stripped[:1] == b"{" and (b'"type"' in data or b'"auths"' in data):
         doc = _json(data)
         if isinstance(doc, dict):
             if doc.get("type") == "service_account" and "private_key" in doc:
@@ -415,7 +421,8 @@ def credential_file_signals(data: bytes, name: bytes) -> list[Signal]:
                 if regs:
                     out.append(Signal("docker-auth", True, f"container registry credentials for {len(regs)} registr"
                                       f"{'y' if len(regs) == 1 else 'ies'}", {"registries": sorted(regs)}))
-    if name.endswith(b"netrc") or re.search(rb"(?m)^\s*(?:machine\s+\S+|default)\s+.*\blogin\s", data[:4096]):
+    if name.endswith(b"netrc") or (b"login" in data and b"machine" in data
+                                   and re.search(rb"(?m)^\s*(?:machine\s+\S+|default)\s+.*\blogin\s", data[:4096])):
         for m in re.finditer(rb"(?:^|\s)password\s+(\S+)", data):
             out.append(Signal("netrc-password", True, f"netrc password {mask(m.group(1), 0)}", {}, m.start()))
             break
@@ -431,7 +438,11 @@ def credential_file_signals(data: bytes, name: bytes) -> list[Signal]:
         if m and m.group(2).strip(b"\"'") not in PLACEHOLDERS and not m.group(2).startswith((b"$", b"%", b"<")):
             out.append(Signal("config-password", True, f"{m.group(1).decode('ascii', 'replace')} set in a configuration file",
                               {"key": m.group(1).decode("ascii", "replace")}, m.start()))
-    for m in re.finditer(rb"\b[a-z][a-z0-9+.-]{1,15}://([^\s:/@\"']{1,128}):([^\s@/\"']{3,128})@[A-Za-z0-9.-]+", data):
+    if name == b"fstab":
+        m = re.search(rb"[\s,](?:password|pass)=([^,\s]+)", data)
+        if m:
+            out.append(Signal("mount-password", True, "mount password in fstab options", {}, m.start()))
+    for m in () if b"://" not in data or b"@" not in data else re.finditer(rb"\b[a-z][a-z0-9+.-]{1,15}://([^\s:/@\"']{1,128}):([^\s@/\"']{3,128})@[A-Za-z0-9.-]+", data):
         if m.group(2) in (b"password", b"PASSWORD", b"pass", b"secret") or m.group(2).startswith(b"$"):
             continue  # a documented placeholder or a variable, not a value
         out.append(Signal("url-credentials", True, f"URL with user {mask(m.group(1), 2)} and a password", {}, m.start()))
@@ -513,15 +524,30 @@ def looks_binary(data: bytes) -> bool:
     return b"\0" in data[:1024]
 
 
-def classify(data: bytes, *, name: bytes = b"", size: int | None = None) -> list[Signal]:
+# Literals without which no text signature can match: most files hold none of them, and
+# substring search is far cheaper than any regex.
+# (Configuration passwords, .netrc and .pgpass are recognised by file name, see below.)
+_TEXT_TRIGGERS = (b"-----BEGIN", b"LS0tLS1CRUdJTi", b"PuTTY-User-Key", b"---- BEGIN SSH2", b"private-key", b"AGE-SECRET-KEY",
+                  b"PrivateKey", b"OpenVPN Static", b"AKIA", b"ASIA", b"A3T", b"ABIA", b"ACCA", b"ecret", b"ECRET",
+                  b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_", b"glpat-", b"xox", b"AIza", b"_live_",
+                  b"hvs.", b"npm_", b"pypi-", b"://", b'"type"', b'"auths"')
+_TRIGGERS = MultiFind(_TEXT_TRIGGERS)
+
+
+def classify(data: bytes, *, name: bytes | str = b"", size: int | None = None) -> list[Signal]:
     """Every signal in ``data`` (the head of a file named ``name`` of ``size`` bytes)."""
     size = len(data) if size is None else size
     if not data:
         return []
-    if looks_binary(data) or data[:1] in (b"\x30",) or data[:4] in (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce"):
+    if isinstance(name, str):
+        name = name.encode("utf-8", "surrogateescape")
+    if b"\0" in data[:1024] or data[:1] == b"\x30" or data[:4] in (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce"):
         found = binary_signals(data, size)
-        if found or looks_binary(data):
+        if found or b"\0" in data[:1024]:
             return found
+    if _TRIGGERS.search(data) < 0 and name.rsplit(b"/", 1)[-1].lower() not in CONFIG_FILES \
+            and b"netrc" not in name and b"pgpass" not in name and name != b"fstab":
+        return []
     out = []
     if b"-----BEGIN " in data:
         out += pem_signals(data)
