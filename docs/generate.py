@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from scrub import schemes
+from scrub.discover import catalog
 from scrub.storage.findings import CATALOG, SEVERITIES
 
 DOCS = Path(__file__).parent
@@ -38,7 +39,31 @@ def findings_table() -> str:
     return "\n".join(out).lstrip("\n")
 
 
-BLOCKS = {"schemes.md": {"schemes": schemes_table}, "remanence.md": {"findings": findings_table}}
+def _catalog_rows(entries) -> str:
+    rows = ["| id | application / stash | class | patterns | moved by | needs in content | reference |",
+            "|---|---|---|---|---|---|---|"]
+    for e in entries:
+        pats = "<br>".join(f"`{p}`" + ("/" if e.directory else "") for p in e.patterns)
+        needs = ", ".join(f"`{n}`" for n in e.needs[:4]) + (" ..." if len(e.needs) > 4 else "")
+        env = ", ".join(f"`{v}`" for v in e.env)
+        rows.append(f"| `{e.id}` | {e.app} | {e.cls} | {pats} | {env} | {needs} | {e.reference} |")
+    return "\n".join(rows)
+
+
+def histories_table() -> str:
+    return _catalog_rows(catalog.HISTORIES)
+
+
+def credentials_table() -> str:
+    return _catalog_rows(catalog.CREDENTIALS)
+
+
+def system_table() -> str:
+    return _catalog_rows(catalog.SYSTEM)
+
+
+BLOCKS = {"schemes.md": {"schemes": schemes_table}, "remanence.md": {"findings": findings_table},
+          "catalog.md": {"histories": histories_table, "credentials": credentials_table, "system": system_table}}
 
 
 def render(text: str, blocks: dict) -> str:
