@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 /* cdef-begin */
-#define SCRUB_NATIVE_ABI 4
+#define SCRUB_NATIVE_ABI 5
 
 #define SCRUB_SRC_BUFFER 0      /* write `pattern` (one chunk, phase-aligned) again and again */
 #define SCRUB_SRC_KEYSTREAM 1   /* write the keystream (key, nonce) at the file offset */
@@ -47,6 +47,34 @@ struct scrub_io {
     uint64_t bad[64];
 };
 
+/* A whole overwrite of a file that fits in one buffer, in one call: every pass written at
+ * offset 0, each synced, verified as asked.  Keys come from getrandom(2) and never leave C. */
+struct scrub_pass_spec {
+    int keyed;               /* 1: keystream under a fresh key; 0: the pattern */
+    int flip_sector;         /* flip the top bit of the first byte of every 512-byte sector */
+    uint32_t pattern_len;    /* 1..16 */
+    uint8_t pattern[16];
+    int synced;              /* out */
+    int verified;            /* out: -1 not read back, 0 mismatch, 1 matches */
+};
+
+struct scrub_small {
+    int fd;
+    int keystream;           /* SCRUB_KS_* */
+    uint64_t length;         /* at most the size of buf0 and buf1 */
+    int npass;
+    struct scrub_pass_spec *passes;
+    int verify;              /* 0 none, 1 the last pass, 2 every pass */
+    uint8_t *buf0;
+    uint8_t *buf1;
+    /* results */
+    int done;                /* passes written and synced */
+    int error;               /* errno of the failure, 0 if none */
+    int stage;               /* where it failed: 1 write, 2 sync, 3 read-back, 4 mismatch, 5 random */
+    uint64_t error_offset;
+};
+
+int scrub_small_run(struct scrub_small *s);
 int scrub_native_abi(void);
 int scrub_cpu_aesni(void);
 int scrub_cpu_vaes(void);

@@ -8,7 +8,7 @@ subclasses; nothing here prints.
 from scrub import storage
 from scrub._native import HAVE_NATIVE, UNAVAILABLE_REASON, engine
 from scrub.exceptions import Interrupted, NativeUnavailable, ScrubError, UsageError
-from scrub.overwrite import parse_size, plan, shred
+from scrub.overwrite import Shredder, parse_size, plan, shred
 from scrub.results import PassRecord, Problem, Progress, ShredResult
 from scrub.schemes import SCHEMES, Pass, Scheme
 
@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 __all__ = [
     "HAVE_NATIVE", "UNAVAILABLE_REASON", "engine",
     "Interrupted", "NativeUnavailable", "ScrubError", "UsageError",
-    "parse_size", "plan", "shred",
+    "Shredder", "parse_size", "plan", "shred",
     "PassRecord", "Problem", "Progress", "ShredResult",
     "SCHEMES", "Pass", "Scheme", "storage",
     "__version__",

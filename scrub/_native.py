@@ -17,7 +17,7 @@ import mmap
 import os
 from dataclasses import dataclass, field
 
-EXPECTED_ABI = 4
+EXPECTED_ABI = 5
 CHUNK = 4 << 20  # bytes per write: large enough to reach the device's streaming speed
 SECTOR = 512
 
@@ -68,6 +68,21 @@ class RangeOutcome:
     bad_count: int = 0
     mismatch: bool = False  # verify only: first differing byte at error_offset
     direct_dropped: bool = False
+
+
+@dataclass
+class SmallOutcome:
+    """What a whole small-file overwrite did (Engine.small_run)."""
+
+    done: int = 0  # passes written and synced
+    synced: list[bool] = field(default_factory=list)
+    verified: list[bool | None] = field(default_factory=list)  # None: not read back
+    error: int = 0
+    stage: int = 0  # 1 write, 2 sync, 3 read-back, 4 mismatch, 5 random
+    error_offset: int = 0
+
+
+VERIFY_CODES = {"none": 0, "last": 1, "all": 2}
 
 
 class Control:
@@ -258,6 +273,71 @@ class PythonEngine(Engine):
         return bytes(got)
 
 
+def _python_small_run(eng, fd, length, passes, verify, buffers=None) -> SmallOutcome:
+    """The small-file overwrite in Python, step for step as scrub_small_run does it."""
+    out = SmallOutcome(synced=[False] * len(passes), verified=[None] * len(passes))
+    vcode = VERIFY_CODES[verify]
+    for k, p in enumerate(passes):
+        ks = None
+        if p.random:
+            ks = eng.new_keystream()
+            data = eng.keystream(ks, 0, length)
+            ks.wipe()
+        else:
+            buf = bytearray(length)
+            p.fill(buf, 0)
+            data = bytes(buf)
+        w = 0
+        while w < length:
+            try:
+                r = os.pwrite(fd, data[w:], w)
+            except InterruptedError:
+                continue
+            except OSError as e:
+                out.error, out.stage, out.error_offset = e.errno, 1, w
+                return out
+            if r == 0:
+                out.error, out.stage, out.error_offset = errno.ENOSPC, 1, w
+                return out
+            w += r
+        try:
+            try:
+                os.fdatasync(fd)
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+                os.fsync(fd)
+        except OSError as e:
+            out.error, out.stage = e.errno, 2
+            return out
+        out.synced[k] = True
+        out.done = k + 1
+        if vcode == 2 or (vcode == 1 and k == len(passes) - 1):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            got = b""
+            while len(got) < length:
+                try:
+                    part = os.pread(fd, length - len(got), len(got))
+                except InterruptedError:
+                    continue
+                except OSError as e:
+                    out.error, out.stage, out.error_offset = e.errno, 3, len(got)
+                    return out
+                if not part:
+                    break
+                got += part
+            ok = got == data
+            out.verified[k] = ok
+            if not ok:
+                i = next((j for j in range(min(len(got), length)) if got[j] != data[j]), min(len(got), length))
+                out.stage, out.error_offset = 4, i
+                return out
+    return out
+
+
+PythonEngine.small_run = _python_small_run
+
+
 class NativeEngine(Engine):
     """The compiled engine: C loops with the GIL released, keystream generated on a second
     thread while the previous chunk is written."""
@@ -270,6 +350,7 @@ class NativeEngine(Engine):
 
             raise NativeUnavailable(UNAVAILABLE_REASON or "compiled engine unavailable")
         self.ffi, self.lib = _scrub_cffi.ffi, _scrub_cffi.lib
+        self._views: dict = {}
         self.vaes = bool(self.lib.scrub_cpu_vaes())
         if self.lib.scrub_cpu_aesni():
             self.keystream_algorithm, self._kind = "aes-128-ctr", self.lib.SCRUB_KS_AES128_CTR
@@ -297,8 +378,8 @@ class NativeEngine(Engine):
         io = self.ffi.new("struct scrub_io *")
         io.fd = fd
         io.offset, io.length, io.chunk, io.sector = offset, length, chunk, SECTOR
-        keep = [self.ffi.from_buffer(buffers[0], require_writable=True),
-                self.ffi.from_buffer(buffers[1], require_writable=True)]
+        cached = self._views_of(buffers)
+        keep = [cached[1], cached[2]]
         io.buf0, io.buf1 = keep
         if isinstance(source, Keystream):
             io.source = self.lib.SCRUB_SRC_KEYSTREAM
@@ -313,6 +394,14 @@ class NativeEngine(Engine):
         io.cancel, io.progress = ctl._cancel, ctl._progress
         return io, keep
 
+    def _views_of(self, buffers):
+        cached = self._views.get(id(buffers))
+        if cached is None or cached[0] is not buffers:  # cdata views of the same buffers, made once
+            cached = (buffers, self.ffi.from_buffer(buffers[0], require_writable=True),
+                      self.ffi.from_buffer(buffers[1], require_writable=True))
+            self._views = {id(buffers): cached}
+        return cached
+
     def _outcome(self, io) -> RangeOutcome:
         out = RangeOutcome(done=io.done, error=io.error, direct_dropped=bool(io.direct_dropped))
         if io.error or io.nbad:
@@ -326,6 +415,26 @@ class NativeEngine(Engine):
         io, keep = self._io(fd, offset, length, source, chunk, buffers, ctl)
         self.lib.scrub_write_range(io)
         return self._outcome(io)
+
+    def small_run(self, fd, length, passes, verify, buffers) -> SmallOutcome:
+        ffi = self.ffi
+        specs = ffi.new("struct scrub_pass_spec[]", len(passes))
+        for k, p in enumerate(passes):
+            if p.random:
+                specs[k].keyed = 1
+            else:
+                specs[k].pattern_len = len(p.pattern)
+                specs[k].flip_sector = int(p.flip_sector)
+                ffi.memmove(specs[k].pattern, p.pattern, len(p.pattern))
+        sm = ffi.new("struct scrub_small *")
+        sm.fd, sm.keystream, sm.length, sm.npass, sm.passes = fd, self._kind, length, len(passes), specs
+        sm.verify = VERIFY_CODES[verify]
+        _, view0, view1 = self._views_of(buffers)
+        sm.buf0, sm.buf1 = view0, view1
+        self.lib.scrub_small_run(sm)
+        return SmallOutcome(sm.done, [bool(specs[k].synced) for k in range(len(passes))],
+                            [None if specs[k].verified < 0 else bool(specs[k].verified) for k in range(len(passes))],
+                            sm.error, sm.stage, sm.error_offset)
 
     def verify_range(self, fd, offset, length, source, *, chunk, buffers, ctl: Control) -> RangeOutcome:
         io, keep = self._io(fd, offset, length, source, chunk, buffers, ctl)

@@ -338,6 +338,113 @@ def _count(findings) -> dict:
 
 
 # --------------------------------------------------------------------------------------
+# histories
+
+
+def _add_histories(sub) -> None:
+    p = sub.add_parser(
+        "histories", help="erase every history file of every user (the last step before bundling)",
+        description="Find every history file of every user (shells, REPLs, database clients, pagers, editors, "
+        "network tools; XDG locations), overwrite it and remove it; say which processes will write one again "
+        "and what the storage may keep. Run it last, as `exec python -m scrub histories`.")
+    p.add_argument("--root", default="/", type=os.fsencode, help="the root: / or a mounted image (default /)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="say what would happen, change nothing")
+    mode.add_argument("--check", action="store_true", help="read-only: exit 0 only if no history with content is left")
+    mode.add_argument("--truncate", action="store_true", help="overwrite, then truncate in place instead of removing")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 3 without erasing while live writers remain; refuse files whose storage keeps a copy")
+    p.add_argument("--engine", choices=("native", "python"), help="force an overwrite engine")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.set_defaults(func=_cmd_histories)
+
+
+def _cmd_histories(args) -> int:
+    from scrub import histories as H
+
+    try:
+        if args.check:
+            report = H.check(args.root)
+        else:
+            report = H.histories(args.root, dry_run=args.dry_run, truncate=args.truncate, strict=args.strict,
+                                 engine=args.engine)
+    except OSError as exc:
+        raise ScrubError(f"cannot read the root: {exc.strerror}", path=args.root) from None
+    statuses = {i.status for i in report.items}
+    if args.check:
+        code = ExitCode.FINDINGS if report.remaining else ExitCode.OK
+    elif report.refused_for_safety or any(i.result and any(e.code == "strict" for e in i.result.errors) for i in report.items):
+        code = ExitCode.REFUSED
+    elif statuses & {"failed", "refused", "interrupted"}:
+        code = ExitCode.FINDINGS
+    else:
+        code = ExitCode.OK
+    if args.json:
+        print(envelope("histories", "ok" if code == 0 else ("refused" if code == 3 else "findings"), code, report.to_json(),
+                       [{"code": "unreadable", "message": m, "path": display(p)} for p, m in report.errors]))
+    else:
+        _print_histories(report)
+    return code
+
+
+_DONE_WORDS = {"erase": "erased", "truncate": "overwritten and truncated", "remove-link": "link removed (target untouched)",
+               "keep-link": "left alone"}
+
+
+def _print_histories(report) -> None:
+    what = {"erase": "overwrite (3 random passes, verified), then remove", "truncate": "overwrite, then truncate in place",
+            "dry-run": "dry run: nothing is changed", "check": "check: read-only"}[report.mode]
+    print(f"histories of {display(report.root)} ({what})")
+    by_user: dict = {}
+    for item in report.items:
+        by_user.setdefault(item.user, []).append(item)
+    for user, items in by_user.items():
+        done = [i for i in items if i.status == "done" and i.action in ("erase", "truncate")]
+        nbytes = sum(i.size for i in done)
+        print(f"{user}: {len(done)} erased ({nbytes} bytes)" if report.mode in ("erase", "truncate") else f"{user}:")
+        for i in items:
+            if report.mode == "check":
+                state = "still there" if i in report.remaining else i.reason
+            elif i.status == "planned":
+                state = f"would {i.action.replace('-', ' ')}"
+            elif i.status == "done":
+                state = _DONE_WORDS.get(i.action, "done") if i.action != "keep-link" else i.reason
+            else:
+                state = f"{i.status}: {i.reason}"
+            link = f" -> {display(i.link_target)}" if i.link_target is not None else ""
+            print(f"  {display(i.path)}{link}  {state}")
+            for w in (i.result.warnings if i.result else []):
+                print(f"    warning: {w.message}")
+    if report.writers:
+        print("live writers (they write a history when they exit):")
+        for w in report.writers:
+            tag = " [started scrub]" if w.ancestor else ""
+            print(f"  pid {w.pid} {w.name} ({w.user}) will write {display(w.will_write)}{tag}")
+    if report.remedy:
+        print("remedy: " + report.remedy.replace("\n", "\n        "))
+    if report.refused_for_safety:
+        print(f"refused (--strict): {report.refused_for_safety}; nothing was changed", file=sys.stderr)
+    storage = report.storage_summary()
+    if storage:
+        print("storage: copies of erased files may survive; before the image is taken:")
+        for e in storage:
+            print(f"  [{e['severity']}] {e['id']} ({e['layer']}), {e['files']} file(s): {e['survives']}")
+            print(f"      do: {e['remedy']}")
+    n = len(report.items)
+    if report.mode == "check":
+        left = len(report.remaining)
+        print(f"check: {'no history with content is left' if not left else f'{left} history file(s) with content left'}")
+    else:
+        counts: dict = {}
+        for i in report.items:
+            counts[i.status] = counts.get(i.status, 0) + 1
+        print("summary: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no history files found")
+              + (f" of {n}" if n else "") + f"; live writers: {len(report.writers)}")
+    for p, m in report.errors:
+        print(f"partial: {display(p)}: {m}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------
 # info
 
 
@@ -366,7 +473,7 @@ def _cmd_info(args) -> int:
 # --------------------------------------------------------------------------------------
 
 
-BUILDERS: list[Callable] = [_add_shred, _add_storage, _add_scan, _add_info]
+BUILDERS: list[Callable] = [_add_shred, _add_storage, _add_scan, _add_histories, _add_info]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,6 +32,7 @@ VERIFY_MODES = ("none", "last", "all")
 NAME_ALPHABET = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 RENAME_TRIES_PER_LENGTH = 512
 PROGRESS_INTERVAL = 0.2
+DIRECT_MIN = 1 << 20  # by default O_DIRECT only from this size: small writes are cheaper buffered
 
 
 # --------------------------------------------------------------------------------------
@@ -158,6 +159,103 @@ class Options:
     progress: Callable[[Progress], None] | None
     engine: Engine
     random_source: RandomSource | None
+    truncate: bool = False  # overwrite, then truncate in place (keeps owner, mode, xattrs)
+    owners: frozenset[int] | None = None  # refuse files owned by anyone else (None: any owner)
+    deferred_dirs: dict | None = None  # (dev, ino) -> fd: directories to sync once, later (Shredder.sync_dirs)
+
+
+class Shredder:
+    """Overwrites one file after another with the same options, engine and buffers.
+
+    ``path(p)`` opens p's directory and overwrites p; ``at(dirfd, name, shown)`` overwrites
+    ``name`` inside a directory the caller has already opened safely (the histories job walks
+    homes without following links and must not re-resolve a path).  Options as for
+    :func:`shred`, plus ``truncate`` (overwrite, then truncate in place instead of removing)
+    and ``owners`` (uids a file may belong to; others are refused)."""
+
+    def __init__(self, *, scheme=None, iterations=None, zero=False, remove=None, exact=False, size=None, force=False,
+                 allow_hardlinks=False, devices=False, verify="last", direct=None, random_source=None, strict=False,
+                 inspect=True, progress=None, engine=None, truncate=False, owners=None, defer_dir_sync=False):
+        if remove is not None and remove not in REMOVE_MODES:
+            raise UsageError(f"invalid removal mode {remove!r} (one of {', '.join(REMOVE_MODES)})")
+        if verify not in VERIFY_MODES:
+            raise UsageError(f"invalid verify mode {verify!r} (one of {', '.join(VERIFY_MODES)})")
+        if size is not None and size < 0:
+            raise UsageError("size must not be negative")
+        if remove and truncate:
+            raise UsageError("remove and truncate exclude each other")
+        if inspect is True:
+            from scrub.storage import Inspector
+
+            inspect = Inspector().inspect_fd  # one per run: caches per mount, sees today's mounts
+        self.opts = Options(
+            passes=plan(scheme, iterations, zero), remove=remove, exact=exact, size=size, force=force,
+            allow_hardlinks=allow_hardlinks, devices=devices, verify=verify, direct=direct, strict=strict,
+            inspect=inspect or None, progress=progress,
+            engine=engine if isinstance(engine, Engine) else pick_engine(engine),
+            random_source=None, truncate=truncate, owners=frozenset(owners) if owners is not None else None,
+            deferred_dirs={} if defer_dir_sync else None,
+        )
+        if random_source is not None:
+            try:
+                self.opts.random_source = RandomSource(random_source)
+            except OSError as exc:
+                raise UsageError(f"cannot open random source: {exc.strerror}", path=as_bytes(random_source)) from None
+        self.buffers = (aligned_buffer(CHUNK), aligned_buffer(CHUNK), aligned_buffer(CHUNK))
+
+    def sync_dirs(self) -> list[tuple[bytes, str]]:
+        """With ``defer_dir_sync``: sync every directory a removal touched, once; returns the
+        directories that failed, as (path, message)."""
+        failed = []
+        dirs, self.opts.deferred_dirs = self.opts.deferred_dirs or {}, {} if self.opts.deferred_dirs is not None else None
+        for fd in dirs.values():
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                failed.append((os.fsencode(os.readlink(f"/proc/self/fd/{fd}")), exc.strerror or str(exc)))
+            finally:
+                os.close(fd)
+        return failed
+
+    def close(self) -> None:
+        if self.opts.deferred_dirs:
+            self.sync_dirs()
+        if self.opts.random_source:
+            self.opts.random_source.close()
+            self.opts.random_source = None
+        for b in self.buffers:  # keystream and random-source bytes must not linger in memory
+            b[:] = bytes(len(b))  # (not closed: an interrupt's traceback may still view them)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def new_result(self, path) -> ShredResult:
+        return ShredResult(as_bytes(path), engine=self.opts.engine.describe())
+
+    def path(self, path, result: ShredResult | None = None) -> ShredResult:
+        result = result or self.new_result(path)
+        raw = as_bytes(path)
+        parent, name = os.path.split(raw.rstrip(b"/") if raw != b"/" else raw)
+        if name in (b"", b".", b".."):
+            result.fail("directory", "is a directory", status="refused")
+            return result
+        try:
+            dirfd = os.open(parent or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            result.fail(_code(exc.errno), f"cannot open its directory: {_describe(exc)}", errno=exc.errno)
+            return result
+        try:
+            return self.at(dirfd, name, raw, result)
+        finally:
+            os.close(dirfd)
+
+    def at(self, dirfd: int, name: bytes, shown=None, result: ShredResult | None = None) -> ShredResult:
+        result = result or self.new_result(shown if shown is not None else name)
+        _shred_at(dirfd, as_bytes(name), self.opts, self.buffers, result)
+        return result
 
 
 def shred(
@@ -189,67 +287,43 @@ def shred(
     st_size bytes instead of rounding up to the block; ``size`` writes exactly that many.
     Symlinks, directories, FIFOs, sockets and character devices are refused; block devices
     only with ``devices=True``; files with other hard links only with ``allow_hardlinks``.
-    ``direct`` (default ``None``: where possible) writes with O_DIRECT, falling back to
-    buffered I/O where the kernel refuses it; ``True`` warns about that fallback, ``False``
-    always buffers.  ``force`` makes a read-only file writable first.  ``inspect`` reports the storage
-    findings for each file (``False`` to skip); with ``strict`` a file whose storage keeps a
-    copy (an ``ineffective`` finding) is refused.
+    ``direct`` (default ``None``: for files of 1 MiB and more) writes with O_DIRECT, falling
+    back to buffered I/O where the kernel refuses it; ``True`` always tries it and warns
+    about that fallback, ``False`` always buffers.  ``force`` makes a read-only file writable first.  ``inspect`` reports the
+    storage findings for each file (``False`` to skip); with ``strict`` a file whose storage
+    keeps a copy (an ``ineffective`` finding) is refused.
 
     Raises :class:`scrub.UsageError` for bad arguments and :class:`scrub.Interrupted`
     (carrying the results so far) on Ctrl-C; everything per path is in its result.
     """
-    if remove is not None and remove not in REMOVE_MODES:
-        raise UsageError(f"invalid removal mode {remove!r} (one of {', '.join(REMOVE_MODES)})")
-    if verify not in VERIFY_MODES:
-        raise UsageError(f"invalid verify mode {verify!r} (one of {', '.join(VERIFY_MODES)})")
-    if size is not None and size < 0:
-        raise UsageError("size must not be negative")
-    if inspect is True:
-        from scrub.storage import Inspector
-
-        inspect = Inspector().inspect_fd  # one per run: caches per mount, sees today's mounts
-    opts = Options(
-        passes=plan(scheme, iterations, zero), remove=remove, exact=exact, size=size, force=force,
-        allow_hardlinks=allow_hardlinks, devices=devices, verify=verify, direct=direct, strict=strict,
-        inspect=inspect or None, progress=progress,
-        engine=engine if isinstance(engine, Engine) else pick_engine(engine),
-        random_source=None,
-    )
-    results: list[ShredResult] = []
-    buffers = (aligned_buffer(CHUNK), aligned_buffer(CHUNK), aligned_buffer(CHUNK))
     paths = [as_bytes(p) for p in paths]
-    try:
-        if random_source is not None:
-            try:
-                opts.random_source = RandomSource(random_source)
-            except OSError as exc:
-                raise UsageError(f"cannot open random source: {exc.strerror}", path=as_bytes(random_source)) from None
-        for path in paths:
-            _shred_path(path, opts, buffers, results)
-    except KeyboardInterrupt:
-        for path in paths[len(results):]:
-            r = ShredResult(path, engine=opts.engine.describe())
-            r.fail("skipped", "not started: interrupted", status="skipped")
-            results.append(r)
-        raise Interrupted(results) from None
-    finally:
-        if opts.random_source:
-            opts.random_source.close()
-        for b in buffers:  # keystream and random-source bytes must not linger in memory
-            b[:] = bytes(len(b))  # (not closed: an interrupt's traceback may still view them)
+    results: list[ShredResult] = []
+    with Shredder(scheme=scheme, iterations=iterations, zero=zero, remove=remove, exact=exact, size=size, force=force,
+                  allow_hardlinks=allow_hardlinks, devices=devices, verify=verify, direct=direct,
+                  random_source=random_source, strict=strict, inspect=inspect, progress=progress, engine=engine) as sh:
+        try:
+            for path in paths:
+                result = sh.new_result(path)
+                results.append(result)
+                sh.path(path, result)
+        except KeyboardInterrupt:
+            for path in paths[len(results):]:
+                r = sh.new_result(path)
+                r.fail("skipped", "not started: interrupted", status="skipped")
+                results.append(r)
+            raise Interrupted(results) from None
     return results
 
 
-def _shred_path(path: bytes, opts: Options, buffers, results: list[ShredResult]) -> None:
-    result = ShredResult(path, engine=opts.engine.describe())
-    results.append(result)
+def _shred_at(dirfd: int, name: bytes, opts: Options, buffers, result: ShredResult) -> None:
+    path = result.path
     t0 = time.monotonic()
-    fd = dirfd = None
+    fd = None
     try:
-        target = _open_target(path, opts, result)
+        target = _open_in_dir(dirfd, name, opts, result)
         if target is None:
             return
-        dirfd, name, fd, st = target
+        fd, st = target
         if opts.inspect is not None:
             report = opts.inspect(fd, path)
             result.findings = list(report.findings)
@@ -265,11 +339,13 @@ def _shred_path(path: bytes, opts: Options, buffers, results: list[ShredResult])
         if not _run_passes(fd, segments, opts, buffers, result):
             if result.status == "pending":
                 result.status = "failed"
-            if opts.remove:
+            if opts.remove or opts.truncate:
                 result.warn("not-removed", "left in place because the overwrite did not complete")
             return
         if opts.remove and result.kind == "regular":
             _remove(dirfd, name, fd, st, opts, result)
+        elif opts.truncate and result.kind == "regular":
+            _truncate(fd, result)
         if result.status == "pending":
             result.status = "done" if not result.errors else "failed"
     except KeyboardInterrupt:
@@ -279,9 +355,17 @@ def _shred_path(path: bytes, opts: Options, buffers, results: list[ShredResult])
         result.fail(_code(exc.errno), _describe(exc), errno=exc.errno)
     finally:
         result.seconds = time.monotonic() - t0
-        for f in (fd, dirfd):
-            if f is not None:
-                os.close(f)
+        if fd is not None:
+            os.close(fd)
+
+
+def _truncate(fd: int, result: ShredResult) -> None:
+    try:
+        os.ftruncate(fd, 0)
+        os.fsync(fd)
+        result.truncated = True
+    except OSError as exc:
+        result.fail(_code(exc.errno), f"truncate failed: {_describe(exc)}", errno=exc.errno)
 
 
 def _code(err: int | None) -> str:
@@ -293,28 +377,17 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _open_target(path: bytes, opts: Options, result: ShredResult):
-    """Open ``path`` for writing without following a link at its last component, beneath an
-    fd of its directory (removal then works on that same directory).  Returns
-    (dirfd, name, fd, stat) or None after recording why not."""
-    parent, name = os.path.split(path.rstrip(b"/") if path not in (b"/",) else path)
-    if name in (b"", b".", b".."):
-        result.fail("directory", "is a directory", status="refused")
-        return None
-    try:
-        dirfd = os.open(parent or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as exc:
-        result.fail(_code(exc.errno), f"cannot open its directory: {_describe(exc)}", errno=exc.errno)
-        return None
+def _open_in_dir(dirfd: int, name: bytes, opts: Options, result: ShredResult):
+    """Open ``name`` in ``dirfd`` for writing without following a link, check what it is,
+    who owns it and who else can reach it.  Returns (fd, stat) or None after recording why
+    not.  Removal later works on the same directory fd."""
     try:
         st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
     except OSError as exc:
-        os.close(dirfd)
         result.fail(_code(exc.errno), _describe(exc), errno=exc.errno)
         return None
     why = _refusal(st.st_mode, opts)
     if why:
-        os.close(dirfd)
         result.kind = _kind(st.st_mode)
         result.fail(why[0], why[1], status="refused")
         return None
@@ -333,21 +406,21 @@ def _open_target(path: bytes, opts: Options, result: ShredResult):
             return None
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     except OSError as exc:
-        os.close(dirfd)
         code, msg = _open_error(exc)
         result.fail(code, msg, status="refused" if code in ("symlink", "special") else "failed", errno=exc.errno)
         return None
-    except BaseException:
-        os.close(dirfd)
-        raise
     result.kind = _kind(fst.st_mode)
+    refusal = None
     if result.kind == "regular" and fst.st_nlink > 1 and not opts.allow_hardlinks:
+        refusal = ("hardlinks", f"has {fst.st_nlink} hard links: other names keep this data reachable and "
+                   "would be overwritten too (use --allow-hardlinks to overwrite anyway)")
+    elif opts.owners is not None and fst.st_uid not in opts.owners:
+        refusal = ("owner", f"owned by uid {fst.st_uid}, not by the home's owner or root: left alone")
+    if refusal:
         os.close(fd)
-        os.close(dirfd)
-        result.fail("hardlinks", f"has {fst.st_nlink} hard links: other names keep this data reachable and "
-                    "would be overwritten too (use --allow-hardlinks to overwrite anyway)", status="refused")
+        result.fail(*refusal, status="refused")
         return None
-    return dirfd, name, fd, fst
+    return fd, fst
 
 
 def _kind(mode: int) -> str:
@@ -441,9 +514,9 @@ def _segments(fd: int, st: os.stat_result, opts: Options, result: ShredResult) -
         result.warn("sparse", f"sparse file: {result.holes} bytes are holes (no data on disk) and were not written")
     ranges = ranges if opts.exact else round_ranges(ranges, block, end)
     result.length = sum(n for _, n in ranges)
-    if not opts.exact and 0 < st.st_size < block and ranges:
-        # A tiny file may live inside its inode (inline data): overwrite exactly its bytes
-        # first, sync, then the rest of the block, as GNU shred does.
+    if not opts.exact and 0 < st.st_size < block and ranges and (_linux.inode_flags(fd) or 0) & _linux.FS_INLINE_DATA_FL:
+        # The data lives inside the inode (ext4 inline_data): overwrite exactly its bytes
+        # in place first, sync, then the rest of the block (which moves it out of the inode).
         return [[(0, st.st_size)], [(st.st_size, end - st.st_size)]]
     return [ranges] if ranges else []
 
@@ -455,7 +528,58 @@ def _chunk_for(p: Pass) -> int:
     return CHUNK - CHUNK % period
 
 
+def _small_file(segments, opts: Options, result: ShredResult) -> int | None:
+    """The length when the whole overwrite can run as one engine call (a file within one
+    buffer, written from offset 0, buffered I/O, keys from the engine), else None."""
+    if opts.random_source or opts.direct is True or len(segments) != 1 or len(segments[0]) != 1:
+        return None
+    off, n = segments[0][0]
+    return n if off == 0 and 0 < n < DIRECT_MIN else None
+
+
+_STAGE = {1: ("write failed at offset {off}", None), 2: ("sync failed", None), 3: ("read-back failed at offset {off}", None),
+          5: ("random keys unavailable", None)}
+
+
+def _run_small(fd, length: int, opts: Options, buffers, result: ShredResult) -> bool | None:
+    """All passes of a small file in one engine call (GIL released natively).  None: the
+    engine hit EIO, so the general path (which retries sector by sector) must run instead."""
+    eng, npass = opts.engine, len(opts.passes)
+    for number, p in enumerate(opts.passes, 1):
+        _emit(opts, result, "pass", number, npass, p.label, 0, length)
+    t0 = time.monotonic()
+    out = eng.small_run(fd, length, opts.passes, opts.verify, buffers)
+    if out.error == E.EIO:
+        return None
+    each = (time.monotonic() - t0) / max(1, npass)
+    for number, p in enumerate(opts.passes, 1):
+        source = "pattern" if not p.random else eng.keystream_algorithm
+        done = number <= out.done
+        result.passes.append(PassRecord(number, p.label, source, length if done else 0, out.synced[number - 1],
+                                        out.verified[number - 1], each if done else 0.0))
+    if out.stage == 4:
+        k = next(i for i, v in enumerate(out.verified) if v is False)
+        result.verify = "failed"
+        result.fail("verify-mismatch", f"pass {k + 1} ({opts.passes[k].label}) reads back different data at offset "
+                    f"{out.error_offset}", offset=out.error_offset)
+        return False
+    if out.stage:
+        msg = _STAGE[out.stage][0].format(off=out.error_offset)
+        result.fail(_code(out.error), f"{msg}: {os.strerror(out.error)}" if out.error else msg,
+                    offset=out.error_offset if out.stage in (1, 3) else None, errno=out.error or None)
+        return False
+    if opts.verify != "none" and npass:
+        result.verify = "passed"
+    return True
+
+
 def _run_passes(fd, segments, opts: Options, buffers, result: ShredResult) -> bool:
+    small = _small_file(segments, opts, result)
+    if small is not None:
+        done = _run_small(fd, small, opts, buffers, result)
+        if done is not None:
+            return done
+        result.passes.clear()
     npass = len(opts.passes)
     eng = opts.engine
     verified_all = True
@@ -471,7 +595,7 @@ def _run_passes(fd, segments, opts: Options, buffers, result: ShredResult) -> bo
         try:
             for seg in segments:
                 for off, n in seg:
-                    if opts.direct is not False:
+                    if opts.direct or (opts.direct is None and result.length >= DIRECT_MIN):
                         _try_direct(fd, True)
                     out = _write(fd, off, n, p, keystream, opts, buffers, result, number, npass, rec)
                     rec.bytes += out.done
@@ -513,7 +637,7 @@ def _emit(opts: Options, result, event, number=0, npass=0, label="", done=0, tot
         opts.progress(Progress(result.path, event, number, npass, label, done, total, detail))
 
 
-def _in_worker(ctl: Control, fn, on_tick) -> RangeOutcome:
+def _in_worker(ctl: Control, fn, on_tick, small: bool = False) -> RangeOutcome:
     """Run an engine call on a worker thread so Ctrl-C reaches this thread: it then asks the
     engine to stop after the current chunk, waits for it and re-raises."""
     box: list = []
@@ -525,6 +649,8 @@ def _in_worker(ctl: Control, fn, on_tick) -> RangeOutcome:
         except BaseException as exc:  # pragma: no cover - engine bugs surface in the caller
             errbox.append(exc)
 
+    if small:  # one chunk or less: run it here (Ctrl-C is seen right after it)
+        return fn()
     t = threading.Thread(target=target, name="scrub-engine", daemon=True)
     t.start()
     try:
@@ -560,7 +686,8 @@ def _write(fd, off, n, p: Pass, keystream, opts: Options, buffers, result, numbe
     else:
         p.fill(memoryview(buffers[2])[:chunk], off)
         source = memoryview(buffers[2])[:chunk]
-    return _in_worker(ctl, partial(eng.write_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl), tick)
+    return _in_worker(ctl, partial(eng.write_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl), tick,
+                      small=n <= chunk)
 
 
 def _write_from_random_source(fd, off, n, opts: Options, buffers, tick) -> RangeOutcome:
@@ -656,7 +783,7 @@ def _verify(fd, segments, p: Pass, keystream, rs_start, opts: Options, buffers, 
                     p.fill(memoryview(buffers[2])[:chunk], off)
                     source = memoryview(buffers[2])[:chunk]
                 check = partial(eng.verify_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl)
-                out = _in_worker(ctl, check, lambda done: None)
+                out = _in_worker(ctl, check, lambda done: None, small=n <= chunk)
             if out.error == E.ECANCELED:
                 raise KeyboardInterrupt
             if out.mismatch:
@@ -689,16 +816,26 @@ def _verify_from_random_source(fd, off, n, rs_pos, opts: Options, buffers) -> Ra
 # Removal
 
 
-def shorter_names(name: bytes):
-    """Candidate names for the rename trace: for each length from len(name) down to 1, names
-    over NAME_ALPHABET in counting order ("000", "001", ...), a bounded number per length."""
-    for length in range(len(name), 0, -1):
-        for i in range(min(RENAME_TRIES_PER_LENGTH, len(NAME_ALPHABET) ** length)):
-            digits = []
-            for _ in range(length):
-                i, d = divmod(i, len(NAME_ALPHABET))
-                digits.append(NAME_ALPHABET[d])
-            yield length, bytes(reversed(digits))
+def rename_lengths(n: int) -> list[int]:
+    """The name lengths of the rename trace: the same length first (that rename overwrites
+    the name's bytes in the directory entry), then halving down to one character.  GNU shred
+    steps through every length; halving leaves the same last name in log2(n) renames."""
+    out = [n]
+    while out[-1] > 1:
+        out.append(out[-1] // 2)
+    return out
+
+
+def names_of_length(length: int):
+    """Candidate names of one length for the rename trace, over NAME_ALPHABET in counting
+    order ("000", "001", ...), a bounded number of them."""
+    base = len(NAME_ALPHABET)
+    for i in range(min(RENAME_TRIES_PER_LENGTH, base ** length)):
+        digits = bytearray(length)
+        for pos in range(length - 1, -1, -1):
+            i, d = divmod(i, base)
+            digits[pos] = NAME_ALPHABET[d]
+        yield bytes(digits)
 
 
 def _same_file(dirfd: int, name: bytes, st: os.stat_result) -> bool:
@@ -715,38 +852,43 @@ def _remove(dirfd: int, name: bytes, fd: int, st: os.stat_result, opts: Options,
     still leads to the overwritten inode, so a racing rename cannot make us unlink
     something else."""
     try:
-        os.ftruncate(fd, 0)
-        os.fsync(fd)
+        os.ftruncate(fd, 0)  # the data is already overwritten and synced; the directory sync follows
     except OSError as exc:
         result.fail(_code(exc.errno), f"truncate failed: {_describe(exc)}", errno=exc.errno)
         return
     current = name
     if opts.remove in ("wipe", "wipesync"):
-        done_length = None
-        for length, candidate in shorter_names(name):
-            if length == done_length or candidate == current:
-                continue
-            if not _same_file(dirfd, current, st):
-                result.fail("changed", "the name was replaced during removal; left as it is")
-                return
-            try:
-                _linux.rename_noreplace(dirfd, current, candidate)
-            except FileExistsError:
-                continue
-            except OSError as exc:
-                result.fail(_code(exc.errno), f"rename failed: {_describe(exc)}", errno=exc.errno)
-                return
-            result.renames.append(candidate)
-            _emit(opts, result, "rename", detail=candidate)
-            current, done_length = candidate, length
-            if opts.remove == "wipesync":
-                os.fsync(dirfd)
+        if not _same_file(dirfd, current, st):
+            result.fail("changed", "the name was replaced during removal; left as it is")
+            return
+        for length in rename_lengths(len(name)):
+            for candidate in names_of_length(length):
+                if candidate == current:
+                    continue
+                try:
+                    _linux.rename_noreplace(dirfd, current, candidate)
+                except FileExistsError:
+                    continue
+                except OSError as exc:
+                    result.fail(_code(exc.errno), f"rename failed: {_describe(exc)}", errno=exc.errno)
+                    return
+                result.renames.append(candidate)
+                _emit(opts, result, "rename", detail=candidate)
+                current = candidate
+                if opts.remove == "wipesync":
+                    os.fsync(dirfd)
+                break
     if not _same_file(dirfd, current, st):
         result.fail("changed", "the name was replaced during removal; left as it is")
         return
     try:
         os.unlink(current, dir_fd=dirfd)
-        os.fsync(dirfd)
+        if opts.deferred_dirs is not None:  # the caller syncs each directory once, at the end
+            dst = os.fstat(dirfd)
+            if (dst.st_dev, dst.st_ino) not in opts.deferred_dirs:
+                opts.deferred_dirs[(dst.st_dev, dst.st_ino)] = os.dup(dirfd)
+        else:
+            os.fsync(dirfd)
     except OSError as exc:
         result.fail(_code(exc.errno), f"unlink failed: {_describe(exc)}", errno=exc.errno)
         return

@@ -54,6 +54,7 @@ class ShredResult:
     passes: list[PassRecord] = field(default_factory=list)
     verify: str = "none"  # none | passed | failed | unverifiable
     removed: bool = False
+    truncated: bool = False  # overwritten, then truncated in place (histories --truncate)
     renames: list[bytes] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
@@ -77,7 +78,7 @@ class ShredResult:
         doc.update(
             status=self.status, kind=self.kind, size=self.size, bytes_per_pass=self.length,
             holes=self.holes, engine=self.engine, seconds=round(self.seconds, 6),
-            passes=[p.to_json() for p in self.passes], verify=self.verify, removed=self.removed,
+            passes=[p.to_json() for p in self.passes], verify=self.verify, removed=self.removed, truncated=self.truncated,
             renames=[to_json(n)["path"] for n in self.renames],
             warnings=[w.to_json() for w in self.warnings], errors=[e.to_json() for e in self.errors],
             findings=[f.to_json() for f in self.findings],

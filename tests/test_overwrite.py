@@ -143,14 +143,20 @@ def test_sparse_file_overwrites_only_its_data(tmp_path, gib, spots):
 def test_rename_trace_skips_taken_names(tmp_path, engine):
     for c in overwrite.NAME_ALPHABET:
         (tmp_path / chr(c)).write_bytes(b"keep")
-    (tmp_path / "000").write_bytes(b"keep")
-    (tmp_path / "test").write_bytes(b"secret")
-    [r] = run([tmp_path / "test"], engine, remove="wipe")
+    for taken in ("00000000", "0000"):
+        (tmp_path / taken).write_bytes(b"keep")
+    (tmp_path / "histfile").write_bytes(b"secret")
+    [r] = run([tmp_path / "histfile"], engine, remove="wipe")
     assert r.ok and r.removed
-    assert r.renames == [b"0000", b"001", b"00"]
-    assert not (tmp_path / "test").exists() and not (tmp_path / "00").exists()
+    assert r.renames == [b"00000001", b"0001", b"00"]  # lengths 8, 4, 2; every 1-char name is taken
+    assert not (tmp_path / "histfile").exists() and not (tmp_path / "00").exists()
     assert all((tmp_path / chr(c)).read_bytes() == b"keep" for c in overwrite.NAME_ALPHABET)
-    assert (tmp_path / "000").read_bytes() == b"keep"
+    assert (tmp_path / "00000000").read_bytes() == b"keep" and (tmp_path / "0000").read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize("n,want", [(1, [1]), (2, [2, 1]), (13, [13, 6, 3, 1]), (255, [255, 127, 63, 31, 15, 7, 3, 1])])
+def test_rename_lengths_halve(n, want):
+    assert overwrite.rename_lengths(n) == want
 
 
 @pytest.mark.parametrize("mode", ["unlink", "wipe", "wipesync"])

@@ -37,7 +37,11 @@ class Entry:
 
 
 def H(id, app, *patterns, env=(), ref="", cls="history", directory=False):  # noqa: N802 - table helper
-    return Entry(id, app, cls, patterns, "home", tuple(env), (), directory, ref)
+    # readline rewrites a history through <file>-<pid>.tmp and keeps a <file>- backup while it
+    # does: both hold the same commands, so every literal history file brings them along
+    extra = () if directory else tuple(v for p in patterns if not any(c in p.rsplit("/", 1)[-1] for c in "*?[")
+                                       for v in (p + "-*.tmp", p + "-") if v not in patterns)
+    return Entry(id, app, cls, patterns + extra, "home", tuple(env), (), directory, ref)
 
 
 def C(id, app, cls, *patterns, needs=(), env=(), ref="", directory=False):  # noqa: N802
@@ -51,7 +55,7 @@ def S(id, app, cls, *patterns, needs=(), ref="", directory=False):  # noqa: N802
 BASH_REF = "bash(1) HISTFILE; readline histfile.c writes <histfile>-<pid>.tmp and a <histfile>- backup"
 
 HISTORIES: tuple[Entry, ...] = (
-    H("bash", "bash", ".bash_history", ".bash_history-*.tmp", ".bash_history-", env=("HISTFILE",), ref=BASH_REF),
+    H("bash", "bash", ".bash_history", env=("HISTFILE",), ref=BASH_REF),
     H("zsh", "zsh", ".zsh_history", ".zsh_history.LOCK", env=("HISTFILE", "ZDOTDIR"), ref="zshparam(1) HISTFILE; oh-my-zsh, grml"),
     H("zsh-histfile", "zsh (zsh-newuser-install)", ".histfile", ref="zsh-newuser-install default"),
     H("zsh-prezto", "zsh (prezto)", ".zhistory", ref="prezto history module"),

@@ -192,11 +192,11 @@ XDG_PLACEHOLDERS = {"{data}": "XDG_DATA_HOME", "{state}": "XDG_STATE_HOME", "{co
                     "{cache}": "XDG_CACHE_HOME"}
 
 
-def home_rules(user: User, classes: set[str]) -> tuple[list[tuple[str, Entry]], list[tuple[str, Entry]]]:
+def home_rules(user: User, classes: set[str], entries=None) -> tuple[list[tuple[str, Entry]], list[tuple[str, Entry]]]:
     """(home-relative rules, absolute rules) for one user: catalog patterns with the user's
     XDG directories, plus files that variables move elsewhere."""
     rel, absolute = [], []
-    for e in catalog.HISTORIES + catalog.CREDENTIALS:
+    for e in entries if entries is not None else catalog.HISTORIES + catalog.CREDENTIALS:
         if e.cls not in classes:
             continue
         for p in e.patterns:
@@ -225,10 +225,12 @@ def glob_escape(text: str) -> str:
 
 
 class Scanner:
-    def __init__(self, root: str | bytes = "/", *, deep: bool = False, classes=None):
+    def __init__(self, root: str | bytes = "/", *, deep: bool = False, classes=None, entries=None, system: bool = True):
         self.root = os.fsencode(root)
         self.deep = deep
         self.classes = set(classes or catalog.CLASSES)
+        self.entries = tuple(entries) if entries is not None else catalog.HISTORIES + catalog.CREDENTIALS
+        self.system = system
         self.report = ScanReport(self.root, deep)
         self.root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self.live = os.path.realpath(self.root) == b"/"
@@ -261,11 +263,17 @@ class Scanner:
         users = users_of(self.root_fd)
         self.report.users = users
         homes = {}
+        # users with the same XDG settings and variables share their rules and one matcher
+        matchers: dict[tuple, tuple[Matcher, list]] = {}
         for user in users:
-            rel, absolute = home_rules(user, self.classes)
-            homes[user.home.rstrip(b"/") or b"/"] = (user, Matcher(rel))
+            key = tuple(sorted(user.env.items()))
+            if key not in matchers:
+                rel, absolute = home_rules(user, self.classes, self.entries)
+                matchers[key] = (Matcher(rel), absolute)
+            matcher, absolute = matchers[key]
+            homes[user.home.rstrip(b"/") or b"/"] = (user, matcher)
             self._glob_absolute(absolute, user.name)
-        system = [(p, e) for e in catalog.SYSTEM if e.cls in self.classes for p in e.patterns]
+        system = [(p, e) for e in catalog.SYSTEM if e.cls in self.classes for p in e.patterns] if self.system else []
         if self.deep:
             self._walk_root(homes, Matcher(system))
         else:
@@ -396,8 +404,8 @@ class Scanner:
         for e in hits:
             if e.needs and not ids & set(e.needs):
                 continue
-            if e.cls == "history" and st.st_size == 0:
-                continue  # an empty history holds nothing
+            if st.st_size == 0:
+                continue  # an empty file holds nothing (a truncated history, a placeholder)
             self.report.findings.append(Finding(owner, path, e.cls, e.id, "file", st.st_size,
                                                 [s for s in sigs if s.secret] if not e.needs else
                                                 [s for s in sigs if s.id in e.needs or s.secret]))

@@ -51,7 +51,7 @@ class Extents(NamedTuple):
 
 def fiemap(fd: int, max_extents: int = 4096) -> Extents:
     """OR of the FIEMAP flags over the file's extents (SHARED, INLINE, ENCODED ...)."""
-    per_call = 256
+    per_call = 16  # most files have one extent: a small first buffer, larger ones after
     start, total, flags = 0, 0, 0
     while total < max_extents:
         buf = bytearray(32 + 56 * per_call)
@@ -73,6 +73,7 @@ def fiemap(fd: int, max_extents: int = 4096) -> Extents:
         if flags & FE_LAST or mapped < per_call:
             break
         start = last_end
+        per_call = 256
     return Extents(total, flags & ~FE_LAST, True)
 
 
@@ -165,13 +166,15 @@ def _read_superblock(source: str) -> ExtSuper | None:
 
 # --- the per-file verdict ----------------------------------------------------------------------
 
-def file_findings(mount: Mount, fd: int, fs_facts: dict, layer: str, rel_path: str | None) -> tuple[list[Finding], dict]:
+def file_findings(mount: Mount, fd: int, fs_facts: dict, layer: str, rel_path: str | None,
+                  sx: _sys.Statx | None = None) -> tuple[list[Finding], dict]:
     """Findings that depend on this file (and its file system's facts, computed once per mount)."""
     findings: list[Finding] = []
     fstype = mount.fstype
     iflags = _linux.inode_flags(fd)
-    sx = _sys.statx_fd(fd)
-    ext = fiemap(fd) if fstype not in RAM else Extents(0, 0, False)
+    sx = sx or _sys.statx_fd(fd)
+    # ext2/3/4 share no extents and show inline data in the inode flags: FIEMAP adds nothing there
+    ext = fiemap(fd) if fstype not in RAM and fstype not in EXT_FAMILY else Extents(0, 0, False)
     facts = {"inode_flags": iflags, "extents": ext.count, "extent_flags": ext.names() if ext.supported else None}
     flags = iflags or 0
     encrypted = bool(flags & FL_ENCRYPT) or bool(sx and sx.attributes_mask & STATX_ATTR_ENCRYPTED

@@ -88,7 +88,8 @@ class Inspector:
 
     def inspect_fd(self, fd: int, path, *, _depth: int = 0) -> StorageReport:
         report = StorageReport(as_bytes(path))
-        mount = self._mount_of(fd)
+        sx = _sys.statx_fd(fd)
+        mount = self._mount_of(fd, sx)
         if mount is None:
             report.errors.append("no mount found for this file")
             return report
@@ -96,8 +97,8 @@ class Inspector:
         fs_facts, layers, below, devname = self._mount_facts(mount, fd, _depth)
         report.device, report.layers = devname, list(layers)
         fs_layer = f"{mount.fstype} on {mount.source} at {mount.mountpoint}"
-        rel = self._relative(fd, mount)
-        per_file, facts = file_findings(mount, fd, fs_facts, fs_layer, rel)
+        rel = self._relative(fd, mount) if mount.fstype == "overlay" else None
+        per_file, facts = file_findings(mount, fd, fs_facts, fs_layer, rel, sx)
         report.facts = {**fs_facts, **facts}
         report.findings = per_file + list(below)
         if mount.fstype == "overlay" and rel is not None and _depth < MAX_DEPTH:
@@ -127,9 +128,9 @@ class Inspector:
             self._by_id = {m.mount_id: m for m in self._mounts}
         return self._mounts
 
-    def _mount_of(self, fd: int) -> Mount | None:
+    def _mount_of(self, fd: int, sx: _sys.Statx | None = None) -> Mount | None:
         self._all_mounts()
-        sx = _sys.statx_fd(fd)
+        sx = sx or _sys.statx_fd(fd)
         if sx is not None and sx.mnt_id in self._by_id:
             return self._by_id[sx.mnt_id]
         # Older kernels: the longest mount point that prefixes the fd's path, same st_dev first.
