@@ -272,70 +272,66 @@ class PythonEngine(Engine):
             got += part
         return bytes(got)
 
-
-def _python_small_run(eng, fd, length, passes, verify, buffers=None) -> SmallOutcome:
-    """The small-file overwrite in Python, step for step as scrub_small_run does it."""
-    out = SmallOutcome(synced=[False] * len(passes), verified=[None] * len(passes))
-    vcode = VERIFY_CODES[verify]
-    for k, p in enumerate(passes):
-        ks = None
-        if p.random:
-            ks = eng.new_keystream()
-            data = eng.keystream(ks, 0, length)
-            ks.wipe()
-        else:
-            buf = bytearray(length)
-            p.fill(buf, 0)
-            data = bytes(buf)
-        w = 0
-        while w < length:
-            try:
-                r = os.pwrite(fd, data[w:], w)
-            except InterruptedError:
-                continue
-            except OSError as e:
-                out.error, out.stage, out.error_offset = e.errno, 1, w
-                return out
-            if r == 0:
-                out.error, out.stage, out.error_offset = errno.ENOSPC, 1, w
-                return out
-            w += r
-        try:
-            try:
-                os.fdatasync(fd)
-            except OSError as e:
-                if e.errno != errno.EINVAL:
-                    raise
-                os.fsync(fd)
-        except OSError as e:
-            out.error, out.stage = e.errno, 2
-            return out
-        out.synced[k] = True
-        out.done = k + 1
-        if vcode == 2 or (vcode == 1 and k == len(passes) - 1):
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            got = b""
-            while len(got) < length:
+    def small_run(self, fd, length, passes, verify, buffers=None) -> SmallOutcome:
+        """The small-file overwrite in Python, step for step as scrub_small_run does it."""
+        out = SmallOutcome(synced=[False] * len(passes), verified=[None] * len(passes))
+        vcode = VERIFY_CODES[verify]
+        for k, p in enumerate(passes):
+            ks = None
+            if p.random:
+                ks = self.new_keystream()
+                data = self.keystream(ks, 0, length)
+                ks.wipe()
+            else:
+                buf = bytearray(length)
+                p.fill(buf, 0)
+                data = bytes(buf)
+            w = 0
+            while w < length:
                 try:
-                    part = os.pread(fd, length - len(got), len(got))
+                    r = os.pwrite(fd, data[w:], w)
                 except InterruptedError:
                     continue
                 except OSError as e:
-                    out.error, out.stage, out.error_offset = e.errno, 3, len(got)
+                    out.error, out.stage, out.error_offset = e.errno, 1, w
                     return out
-                if not part:
-                    break
-                got += part
-            ok = got == data
-            out.verified[k] = ok
-            if not ok:
-                i = next((j for j in range(min(len(got), length)) if got[j] != data[j]), min(len(got), length))
-                out.stage, out.error_offset = 4, i
+                if r == 0:
+                    out.error, out.stage, out.error_offset = errno.ENOSPC, 1, w
+                    return out
+                w += r
+            try:
+                try:
+                    os.fdatasync(fd)
+                except OSError as e:
+                    if e.errno != errno.EINVAL:
+                        raise
+                    os.fsync(fd)
+            except OSError as e:
+                out.error, out.stage = e.errno, 2
                 return out
-    return out
-
-
-PythonEngine.small_run = _python_small_run
+            out.synced[k] = True
+            out.done = k + 1
+            if vcode == 2 or (vcode == 1 and k == len(passes) - 1):
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                got = b""
+                while len(got) < length:
+                    try:
+                        part = os.pread(fd, length - len(got), len(got))
+                    except InterruptedError:
+                        continue
+                    except OSError as e:
+                        out.error, out.stage, out.error_offset = e.errno, 3, len(got)
+                        return out
+                    if not part:
+                        break
+                    got += part
+                ok = got == data
+                out.verified[k] = ok
+                if not ok:
+                    i = next((j for j in range(min(len(got), length)) if got[j] != data[j]), min(len(got), length))
+                    out.stage, out.error_offset = 4, i
+                    return out
+        return out
 
 
 class NativeEngine(Engine):

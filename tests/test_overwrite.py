@@ -329,3 +329,51 @@ def test_o_direct_falls_back_cleanly_on_an_unaligned_tail(tmp_path, engine, dire
     [r] = run([f], engine, scheme="pattern:5a", exact=True, direct=direct, verify="all")
     assert r.ok and f.read_bytes() == b"\x5a" * 10_000
     assert any(w.code == "direct-io" for w in r.warnings) == warned
+
+
+@pytest.mark.parametrize("scheme", ["vsitr", "bsi", "pattern:249249", "shred"])
+def test_small_file_fast_path_matches_the_general_path(tmp_path, engine, scheme):
+    """A small file goes through one engine call; forcing O_DIRECT takes the general path.
+    Both must leave the same bytes, pass records and verification."""
+    fast, slow = tmp_path / "fast", tmp_path / "slow"
+    for f in (fast, slow):
+        f.write_bytes(b"\x11" * 10_000)
+    [a] = run([fast], engine, scheme=scheme, verify="all")
+    [b] = run([slow], engine, scheme=scheme, verify="all", direct=True)
+    assert a.ok and b.ok and a.verify == b.verify == "passed"
+    assert [(p.label, p.bytes, p.synced, p.verified) for p in a.passes] == [(p.label, p.bytes, p.synced, p.verified)
+                                                                           for p in b.passes]
+    if not schemes.lookup(scheme).passes[-1].random:
+        assert fast.read_bytes() == slow.read_bytes()
+    else:
+        assert fast.read_bytes() != slow.read_bytes() and len(fast.read_bytes()) == len(slow.read_bytes())
+
+
+def test_small_file_mismatch_is_reported(tmp_path, monkeypatch):
+    """The Python engine's read-back sees corrupted data: the result names the offset."""
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 3000)
+    real = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, off: b"\0" * 7 + real(fd, n, off)[7:])
+    [r] = run([f], "python", scheme="pattern:aa", remove="wipe")
+    assert r.status == "failed" and r.verify == "failed" and r.errors[0].code == "verify-mismatch"
+    assert r.errors[0].offset == 0 and f.exists() and not r.removed
+
+
+@pytest.mark.skipif(subprocess.run(["which", "strace"], capture_output=True).returncode, reason="strace not installed")
+def test_small_file_read_back_error_is_a_failure(tmp_path, engine):
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 3000)
+    # the dynamic loader makes the first pread64 calls of every process: count them, fail the rest
+    probe = subprocess.run(["strace", "-f", "-e", "trace=pread64", "-o", "/dev/stdout", sys.executable, "-c", "import scrub.cli"],
+                           capture_output=True, text=True)
+    first = probe.stdout.count("pread64(") + 1
+    proc = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"inject=pread64:error=EIO:when={first}+",
+                           sys.executable, "-m",
+                           "scrub", "shred", "--json", "--no-storage", "-u", "--engine", engine, str(f)],
+                          capture_output=True, text=True, timeout=60)
+    import json
+
+    [r] = json.loads(proc.stdout)["data"]["results"]
+    assert proc.returncode == 1 and r["status"] == "failed" and "read-back failed" in r["errors"][0]["message"]
+    assert f.exists()
