@@ -260,7 +260,8 @@ def pem_signals(data: bytes, *, base_offset: int = 0) -> list[Signal]:
         fmt = classify_der_key(raw)
         if fmt is None:
             continue
-        out.append(Signal("pem-private-key", True, f"{label.decode()} ({fmt[0]}), {'encrypted' if encrypted or fmt[1] else 'not encrypted'}",
+        state = "encrypted" if encrypted or fmt[1] else "not encrypted"
+        out.append(Signal("pem-private-key", True, f"{label.decode()} ({fmt[0]}), {state}",
                           {"encrypted": encrypted or fmt[1], "label": label.decode(), "format": fmt[0]}, offset))
     return out
 
@@ -338,7 +339,8 @@ _AWS_SECRET = re.compile(rb"(?i)aws_?secret_?(?:access_?)?key\W{0,5}\s*[:=]\s*[\
 # (id, literal that must occur for the pattern to match, pattern): the literal check is a
 # fast substring search that spares the regex on almost every file.
 _TOKENS = (
-    ("github-token", (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"), re.compile(rb"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])")),
+    ("github-token", (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"),
+     re.compile(rb"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])")),
     ("gitlab-token", (b"glpat-",), re.compile(rb"(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20})(?![A-Za-z0-9_-])")),
     ("slack-token", (b"xox",), re.compile(rb"(?<![A-Za-z0-9-])(xox[abprs]-[A-Za-z0-9-]{10,72})")),
     ("google-api-key", (b"AIza",), re.compile(rb"(?<![A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])")),
@@ -391,6 +393,8 @@ def _json(data: bytes):
         return None
 
 
+_URL_CREDENTIALS = re.compile(rb"\b[a-z][a-z0-9+.-]{1,15}://([^\s:/@\"']{1,128}):([^\s@/\"']{3,128})@[A-Za-z0-9.-]+")
+
 # Configuration files whose password or token settings are secrets (scoped by name: a
 # "password =" line in an arbitrary file means nothing).
 CONFIG_FILES = {b".npmrc", b".yarnrc.yml", b".pypirc", b".my.cnf", b".s3cfg", b".boto", b"gradle.properties", b"settings.xml",
@@ -442,7 +446,7 @@ def credential_file_signals(data: bytes, name: bytes) -> list[Signal]:
         m = re.search(rb"[\s,](?:password|pass)=([^,\s]+)", data)
         if m:
             out.append(Signal("mount-password", True, "mount password in fstab options", {}, m.start()))
-    for m in () if b"://" not in data or b"@" not in data else re.finditer(rb"\b[a-z][a-z0-9+.-]{1,15}://([^\s:/@\"']{1,128}):([^\s@/\"']{3,128})@[A-Za-z0-9.-]+", data):
+    for m in () if b"://" not in data or b"@" not in data else _URL_CREDENTIALS.finditer(data):
         if m.group(2) in (b"password", b"PASSWORD", b"pass", b"secret") or m.group(2).startswith(b"$"):
             continue  # a documented placeholder or a variable, not a value
         out.append(Signal("url-credentials", True, f"URL with user {mask(m.group(1), 2)} and a password", {}, m.start()))
