@@ -445,6 +445,66 @@ def _print_histories(report) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# manifest
+
+
+def _add_manifest(sub) -> None:
+    p = sub.add_parser("manifest", help="an exclude list for a bundler (ec2-bundle-vol, rsync, tar, mksquashfs, JSON)",
+                       description="Scan the root and write an exclude manifest that the bundler reads exactly as "
+                       "meant; names the format cannot express are refused with the reason (or widened with --widen).")
+    p.add_argument("--root", default="/", type=os.fsencode, help="the root to bundle (default /)")
+    p.add_argument("--format", required=True, choices=("ec2-bundle-vol", "rsync", "tar", "mksquashfs", "json"))
+    p.add_argument("-o", "--output", type=os.fsencode, help="write the manifest to FILE (default stdout)")
+    p.add_argument("--class", dest="classes", action="append", choices=("history", "secret", "grant", "identity", "privacy"),
+                   help="classes to exclude (repeatable; default history, secret, grant)")
+    p.add_argument("--add", action="append", default=[], type=os.fsencode, metavar="PATH",
+                   help="also exclude PATH (inside the root; repeatable)")
+    p.add_argument("--dirs", action="store_true", help="exclude stash directories secret as a whole (~/.aws, ~/.gnupg ...)")
+    p.add_argument("--widen", action="store_true",
+                   help="write names the format cannot express as wider patterns (said on stderr) instead of refusing them")
+    p.add_argument("--deep", action="store_true", help="scan every regular file's content too")
+    p.set_defaults(func=_cmd_manifest)
+
+
+def _cmd_manifest(args) -> int:
+    from scrub.manifest import DEFAULT_CLASSES, manifest
+
+    try:
+        em = manifest(args.root, args.format, classes=tuple(args.classes or DEFAULT_CLASSES), add=args.add, dirs=args.dirs,
+                      widen=args.widen, deep=args.deep)
+    except OSError as exc:
+        raise ScrubError(f"cannot scan: {exc.strerror}", path=args.root) from None
+    code = ExitCode.FINDINGS if em.refused else ExitCode.OK
+    data = em.data
+    if args.format == "json":
+        import json as _json
+
+        doc = _json.loads(data)
+        data = (envelope("manifest", "ok" if code == 0 else "refused-entries", code, doc) + "\n").encode()
+    if args.output:
+        with open(args.output, "wb") as fh:
+            fh.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    err = sys.stderr
+    print(f"manifest ({em.format}): {len(em.written)} entries written"
+          + (f", {len(em.refused)} REFUSED" if em.refused else "") + (f", {len(em.widened)} widened" if em.widened else "")
+          + (f", {len(em.dropped)} dropped (gone)" if em.dropped else ""), file=err)
+    for e, why in em.refused:
+        print(f"  refused: {display(e.path)}: {why} (erase it, or rename it, or use --widen)", file=err)
+    for e, pat, why in em.widened:
+        print(f"  widened: {display(e.path)} written as {display(pat)}: {why}", file=err)
+    for e, why in em.dropped:
+        print(f"  dropped: {display(e.path)}: {why}", file=err)
+    if em.command:
+        print(f"  run: {em.command}", file=err)
+    for note in em.notes:
+        print(f"  note: {note}", file=err)
+    return code
+
+
+# --------------------------------------------------------------------------------------
 # info
 
 
@@ -473,7 +533,7 @@ def _cmd_info(args) -> int:
 # --------------------------------------------------------------------------------------
 
 
-BUILDERS: list[Callable] = [_add_shred, _add_storage, _add_scan, _add_histories, _add_info]
+BUILDERS: list[Callable] = [_add_shred, _add_storage, _add_scan, _add_histories, _add_manifest, _add_info]
 
 
 def build_parser() -> argparse.ArgumentParser:
