@@ -505,6 +505,48 @@ def _cmd_manifest(args) -> int:
 
 
 # --------------------------------------------------------------------------------------
+# audit
+
+
+def _add_audit(sub) -> None:
+    p = sub.add_parser("audit", help="check the shared-AMI guidelines (read-only)",
+                       description="Check a live system or a mounted image against the shared-AMI guidelines "
+                       "(AWS, and the Marketplace policy grown from them). Read-only: it changes nothing.")
+    p.add_argument("--root", default="/", type=os.fsencode, help="the root: / or a mounted image (default /)")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when a check fails (report only)")
+    p.set_defaults(func=_cmd_audit)
+
+
+def _cmd_audit(args) -> int:
+    from scrub.audit import audit
+
+    try:
+        report = audit(args.root)
+    except OSError as exc:
+        raise ScrubError(f"cannot audit: {exc.strerror}", path=args.root) from None
+    code = ExitCode.FINDINGS if report.failed and not args.exit_zero else ExitCode.OK
+    if args.json:
+        print(envelope("audit", "fail" if report.failed else "ok", code, report.to_json(),
+                       [{"code": "unreadable", "message": e} for e in report.errors]))
+        return code
+    print(f"audit of {display(report.root)} (shared-AMI guidelines; read-only)")
+    for c in report.checks:
+        print(f"{c.number:>2} [{c.status}] {c.id}: {c.title}")
+        for e in c.evidence[:12]:
+            print(f"       {e}")
+        if len(c.evidence) > 12:
+            print(f"       ... and {len(c.evidence) - 12} more (--json lists all)")
+        if c.fix and c.status != "pass":
+            print(f"     fix: {c.fix}")
+    counts = report.to_json()["summary"]
+    print("summary: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    for e in report.errors:
+        print(f"partial: {e}", file=sys.stderr)
+    return code
+
+
+# --------------------------------------------------------------------------------------
 # info
 
 
@@ -533,7 +575,7 @@ def _cmd_info(args) -> int:
 # --------------------------------------------------------------------------------------
 
 
-BUILDERS: list[Callable] = [_add_shred, _add_storage, _add_scan, _add_histories, _add_manifest, _add_info]
+BUILDERS: list[Callable] = [_add_audit, _add_shred, _add_storage, _add_scan, _add_histories, _add_manifest, _add_info]
 
 
 def build_parser() -> argparse.ArgumentParser:
