@@ -17,10 +17,11 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
 
 WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec "
          "romeo sierra tango uniform victor whiskey xray yankee zulu config value server port path user data").split()
@@ -54,12 +55,8 @@ def make_tree(base: str, files: int, seed: int = 1234) -> tuple[str, int]:
     return root, total
 
 
-def timed(cmd: list[str], **kw) -> tuple[float, int, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, **kw)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - t0, usage.ru_maxrss, out.decode(errors="replace")
+def timed(cmd: list[str]) -> tuple[float, int, str]:
+    return _common.timed(cmd, capture=True)
 
 
 def main(argv=None) -> int:

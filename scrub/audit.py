@@ -103,9 +103,14 @@ class _Root:
 # The checks
 
 
+def _cloud_cfg(r: _Root) -> str:
+    """cloud-init's configuration: cloud.cfg and its drop-ins, as one text."""
+    return "\n".join(r.text(p) for p in ["/etc/cloud/cloud.cfg"] + r.glob("/etc/cloud/cloud.cfg.d/*.cfg"))
+
+
 def _tools_at_boot(r: _Root) -> Check:
     c = Check("tools-at-boot", 1, "AMI tools or packages are updated at boot (instance-store AMIs)")
-    cloud = "\n".join(r.text(p) for p in ["/etc/cloud/cloud.cfg"] + r.glob("/etc/cloud/cloud.cfg.d/*.cfg"))
+    cloud = _cloud_cfg(r)
     hooks = []
     m = re.search(r"(?m)^\s*(package_update|package_upgrade)\s*:\s*(true|yes)\b", cloud)
     if m:
@@ -211,7 +216,7 @@ def _host_keys(r: _Root) -> Check:
 def _keys_at_boot(r: _Root, cfg: sshd.SshdConfig) -> Check:
     c = Check("keys-at-boot", 5, "public keys are installed at boot")
     ways = []
-    cloud = "\n".join(r.text(p) for p in ["/etc/cloud/cloud.cfg"] + r.glob("/etc/cloud/cloud.cfg.d/*.cfg"))
+    cloud = _cloud_cfg(r)
     installed = any(r.exists(p) for p in ("/usr/bin/cloud-init", "/usr/local/bin/cloud-init"))
     if cloud and installed and re.search(r"(?m)^\s*-\s*(ssh|\[\s*ssh\b)", cloud) and not r.exists("/etc/cloud/cloud-init.disabled"):
         ways.append("cloud-init with its ssh module")

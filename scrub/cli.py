@@ -47,6 +47,11 @@ def envelope(command: str, status: str, code: int, data, errors=()) -> str:
 # shred
 
 
+def _add_root(p) -> None:
+    p.add_argument("--root", default="/", type=os.fsencode, metavar="DIR",
+                   help="the root: / (this machine) or a mounted image (default /)")
+
+
 def _add_shred(sub) -> None:
     p = sub.add_parser(
         "shred", help="overwrite files in place (GNU shred compatible flags)",
@@ -271,7 +276,7 @@ def _add_scan(sub) -> None:
     p = sub.add_parser("scan", help="find histories and credential stashes of every user",
                        description="Find, for every user of a live system or of a mounted image, the history files and "
                        "credential stashes that must not end up in a shared image. Read-only; secrets are never printed.")
-    p.add_argument("--root", default="/", type=os.fsencode, help="the root to scan: / or a mounted image (default /)")
+    _add_root(p)
     p.add_argument("--deep", action="store_true", help="also sniff the content of every regular file under the root")
     p.add_argument("--class", dest="classes", action="append", choices=("history", "secret", "grant", "identity", "privacy"),
                    help="only these classes (repeatable; default all)")
@@ -347,7 +352,7 @@ def _add_histories(sub) -> None:
         description="Find every history file of every user (shells, REPLs, database clients, pagers, editors, "
         "network tools; XDG locations), overwrite it and remove it; say which processes will write one again "
         "and what the storage may keep. Run it last, as `exec python -m scrub histories`.")
-    p.add_argument("--root", default="/", type=os.fsencode, help="the root: / or a mounted image (default /)")
+    _add_root(p)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="say what would happen, change nothing")
     mode.add_argument("--check", action="store_true", help="read-only: exit 0 only if no history with content is left")
@@ -452,7 +457,7 @@ def _add_manifest(sub) -> None:
     p = sub.add_parser("manifest", help="an exclude list for a bundler (ec2-bundle-vol, rsync, tar, mksquashfs, JSON)",
                        description="Scan the root and write an exclude manifest that the bundler reads exactly as "
                        "meant; names the format cannot express are refused with the reason (or widened with --widen).")
-    p.add_argument("--root", default="/", type=os.fsencode, help="the root to bundle (default /)")
+    _add_root(p)
     p.add_argument("--format", required=True, choices=("ec2-bundle-vol", "rsync", "tar", "mksquashfs", "json"))
     p.add_argument("-o", "--output", type=os.fsencode, help="write the manifest to FILE (default stdout)")
     p.add_argument("--class", dest="classes", action="append", choices=("history", "secret", "grant", "identity", "privacy"),
@@ -512,7 +517,7 @@ def _add_audit(sub) -> None:
     p = sub.add_parser("audit", help="check the shared-AMI guidelines (read-only)",
                        description="Check a live system or a mounted image against the shared-AMI guidelines "
                        "(AWS, and the Marketplace policy grown from them). Read-only: it changes nothing.")
-    p.add_argument("--root", default="/", type=os.fsencode, help="the root: / or a mounted image (default /)")
+    _add_root(p)
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when a check fails (report only)")
     p.set_defaults(func=_cmd_audit)

@@ -680,14 +680,19 @@ def _write(fd, off, n, p: Pass, keystream, opts: Options, buffers, result, numbe
     if opts.random_source and p.random:
         return _write_from_random_source(fd, off, n, opts, buffers, tick)
     ctl = eng.control()
-    chunk = _chunk_for(p)
-    if keystream is not None:
-        source = keystream
-    else:
-        p.fill(memoryview(buffers[2])[:chunk], off)
-        source = memoryview(buffers[2])[:chunk]
+    source, chunk = _source_for(p, keystream, off, buffers)
     return _in_worker(ctl, partial(eng.write_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl), tick,
                       small=n <= chunk)
+
+
+def _source_for(p: Pass, keystream, off: int, buffers):
+    """What the engine writes (or expects) for pass ``p`` from file offset ``off``: its
+    keystream, or a chunk of its pattern in phase with ``off``; and the chunk size."""
+    chunk = _chunk_for(p)
+    if keystream is not None:
+        return keystream, chunk
+    p.fill(memoryview(buffers[2])[:chunk], off)
+    return memoryview(buffers[2])[:chunk], chunk
 
 
 def _write_from_random_source(fd, off, n, opts: Options, buffers, tick) -> RangeOutcome:
@@ -776,12 +781,7 @@ def _verify(fd, segments, p: Pass, keystream, rs_start, opts: Options, buffers, 
                 rs_pos += n
             else:
                 ctl = eng.control()
-                chunk = _chunk_for(p)
-                if keystream is not None:
-                    source = keystream
-                else:
-                    p.fill(memoryview(buffers[2])[:chunk], off)
-                    source = memoryview(buffers[2])[:chunk]
+                source, chunk = _source_for(p, keystream, off, buffers)
                 check = partial(eng.verify_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl)
                 out = _in_worker(ctl, check, lambda done: None, small=n <= chunk)
             if out.error == E.ECANCELED:

@@ -393,13 +393,10 @@ class Scanner:
         if kind != "file":
             self.report.skipped.append((path, f"named like {hits[0].app} but a {kind}, not a regular file"))
             return
-        bname = os.fsencode(name)
-        got = safefs.read_head(dfd, bname, signatures.CATALOG_HEAD)
+        got = self._signals(dfd, name, signatures.CATALOG_HEAD)
         if got is None:
             return
-        data, st = got
-        self.report.classified += 1
-        sigs = signatures.classify(data, name=bname, size=st.st_size)
+        sigs, st = got
         ids = {s.id for s in sigs}
         for e in hits:
             if e.needs and not ids & set(e.needs):
@@ -413,13 +410,20 @@ class Scanner:
         if self.deep and any(s.secret for s in sigs):
             self.report.findings.append(Finding(owner, path, "secret", None, "file", st.st_size, [s for s in sigs if s.secret]))
 
-    def _sniff(self, dfd: int, name: str, dir_path: str, owner: str) -> None:
-        got = safefs.read_head(dfd, name, signatures.HEAD)
+    def _signals(self, dfd: int, name: str, limit: int):
+        """(signals, stat) of a regular file's first ``limit`` bytes, or None if it is not one."""
+        got = safefs.read_head(dfd, name, limit)
         if got is None:
-            return
+            return None
         data, st = got
         self.report.classified += 1
-        sigs = signatures.classify(data, name=name, size=st.st_size)
+        return signatures.classify(data, name=name, size=st.st_size), st
+
+    def _sniff(self, dfd: int, name: str, dir_path: str, owner: str) -> None:
+        got = self._signals(dfd, name, signatures.HEAD)
+        if got is None:
+            return
+        sigs, st = got
         if sigs and any(s.secret for s in sigs):
             path = os.fsencode(dir_path + name)
             self.report.findings.append(Finding(owner, path, "secret", None, "file", st.st_size, [s for s in sigs if s.secret]))
