@@ -230,3 +230,26 @@ def test_raw_image_holds_no_marker_and_data_journal_is_reported(lab):
             assert "ext4-data-journal" in ids and left > 0  # said, and true
         else:
             assert "ext4-data-journal" not in ids and left == 0
+
+
+def test_remedy_names_the_shell_that_started_scrub():
+    from scrub.histories import Writer, remedy_for
+
+    mine = Writer(4242, "alice", "bash", b"/home/alice/.bash_history", "default", ancestor=True)
+    other = Writer(77, "bob", "psql", b"/home/bob/.psql_history", "environment", ancestor=False)
+    text = remedy_for([mine, other])
+    assert "pid 4242" in text and "exec python -m scrub histories" in text and "saves its history before exec" in text
+    assert "unset HISTFILE" in text and "kill -9 $$" in text and "kill -9 77" in text
+    assert remedy_for([]) == ""
+
+
+@pytest.mark.parametrize("name,cmdline,kind", [
+    ("bash", ["-bash"], "bash"), ("bash", ["bash", "-i"], "bash"), ("bash", ["bash", "script.sh"], None),
+    ("bash", ["bash", "-c", "ls"], None), ("python3.11", ["python3.11"], "python"), ("python3", ["python3", "x.py"], None),
+    ("node", ["node"], "node"), ("node", ["node", "server.js"], None), ("psql", ["psql", "-d", "app"], "psql"),
+    ("sshd", ["sshd"], None),
+])
+def test_which_processes_write_histories(name, cmdline, kind):
+    from scrub.histories import _writer_kind
+
+    assert _writer_kind(name, cmdline) == kind
