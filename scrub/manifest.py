@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from scrub._paths import display, to_json
 
 FORMATS = ("ec2-bundle-vol", "rsync", "tar", "mksquashfs", "json")
+WHITESPACE = b" \t\n\v\f\r"  # C isspace(): what tar strips at a line's end and mksquashfs at its start
 DEFAULT_CLASSES = ("history", "secret", "grant")
 # Directories that are secret as a whole: with ``dirs`` the directory is excluded, not its files
 SECRET_DIRS = (b".aws", b".gnupg", b".password-store", b".azure", b".config/gcloud", b".kube", b".oci", b".ec2",
@@ -150,8 +151,9 @@ def emit_tar(entries: list[Entry], *, widen: bool = False) -> Emitted:
     """GNU tar -X for ``tar --anchored -C ROOT -cf OUT.tar .`` (members are ./path).
 
     Newline-separated, no comments; wildcards on (matching '/'), so \\ * ? [ are escaped;
-    trailing spaces, tabs and CRs are stripped from each line, so a name ending in one is
-    refused, or widened to '?'; a newline cannot be written (refused, or '?')."""
+    trailing whitespace (isspace: space, tab, CR, VT, FF) is stripped from each line, so a
+    name ending in one is refused, or widened to '?'; a newline cannot be written (refused,
+    or '?')."""
     out = Emitted("tar", b"", command="tar --anchored -X MANIFEST -C ROOT -cf image.tar .")
     lines = []
     for e in entries:
@@ -160,9 +162,9 @@ def emit_tar(entries: list[Entry], *, widen: bool = False) -> Emitted:
         if b"\n" in pat:
             why.append("a newline cannot be written in a line-based list")
             pat = pat.replace(b"\n", b"?")
-        trail = len(pat) - len(pat.rstrip(b" \t\r"))
+        trail = len(pat) - len(pat.rstrip(WHITESPACE))
         if trail:
-            why.append("tar strips trailing spaces, tabs and CRs from each line")
+            why.append("tar strips trailing whitespace (space, tab, CR, VT, FF) from each line")
             pat = pat[:len(pat) - trail] + b"?" * trail
         if b"\r" in pat:
             why.append("a CR inside a name")
@@ -215,7 +217,7 @@ def emit_mksquashfs(entries: list[Entry], *, root: bytes = b"", widen: bool = Fa
             out.refused.append((e, "a newline cannot be written in -ef (mksquashfs reads one path per line)"))
             continue
         line = e.rel
-        if line[:1] in (b" ", b"\t", b"#"):
+        if line[:1] and line[0] in WHITESPACE + b"#":
             if not root:
                 out.refused.append((e, "mksquashfs strips leading whitespace and skips # lines, and no root was given "
                                     "for an absolute path"))

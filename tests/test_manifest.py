@@ -26,14 +26,15 @@ TOOLS = {"tar": "tar", "rsync": "rsync", "mksquashfs": "mksquashfs", "ec2-bundle
 HOSTILE = [b"plain.txt", b"with space", b" leading space", b"trailing space ", b"tab\there", b"trailing tab\t",
            b"cr\rinside", b"trailing cr\r", b"new\nline", b"#hash", b";semi", b"!bang", b"+ plus", b"- minus", b"star*",
            b"quest?", b"[br]", b"]close", b"{brace}", b"back\\slash", b"comma,name", b"quote'name", b"-leading-dash",
-           b"\xff\xfe-bytes", b"x" * 255, b"a*b", b"dir with space"]
+           b"\xff\xfe-bytes", b"x" * 255, b"a*b", b"vt\x0b", b"ff\x0c", b"dir with space"]
 DECOYS = [b"starX", b"questX", b"b", b"r", b"aXYb", b"trailing spaceX", b"trailing tabX", b"crXinside", b"trailing crX",
           b"newXline", b"commaXname", b"quoteXname", b"backslash", b"tabXhere", b"x" * 254, b"dir with spaceX",
-          b"hash", b"leading space", b"plainXtxt"]
+          b"hash", b"leading space", b"plainXtxt", b"vt", b"ff"]
 
 
-TOP = [b"#top", b"- top", b"+ top", b"!", b";top", b" top space"]  # hostile names at the root itself
-TOP_DECOYS = [b"top", b"top space", b"-", b"+"]
+# hostile names at the root itself
+TOP = [b"#top", b"- top", b"+ top", b"!", b";top", b" top space", b"\x0bvt-top", b"\x0cff-top"]
+TOP_DECOYS = [b"top", b"top space", b"-", b"+", b"vt-top", b"ff-top"]
 
 
 def build(root: Path, names: list[bytes], decoys: list[bytes]) -> None:
@@ -185,7 +186,8 @@ def test_hostile_names_through_the_real_bundler(tmp_path, fmt, widen):
     assert expressed == {e.path for e in entries}, "an entry was silently dropped"
     if not widen:
         assert not em.widened
-    expect_refused = {"tar": {b"trailing space ", b"trailing tab\t", b"trailing cr\r", b"new\nline", b"cr\rinside"},
+    expect_refused = {"tar": {b"trailing space ", b"trailing tab\t", b"trailing cr\r", b"new\nline", b"cr\rinside",
+                              b"vt\x0b", b"ff\x0c"},
                       "rsync": set(), "mksquashfs": {b"new\nline"},
                       "ec2-bundle-vol": {b"comma,name", b"quote'name", b"new\nline", b"cr\rinside", b"trailing cr\r"}}[fmt]
     got = {e.path[len(b"/secrets/"):] for e, _ in em.refused} | {e.path[len(b"/secrets/"):] for e, _, _ in em.widened}
@@ -194,11 +196,11 @@ def test_hostile_names_through_the_real_bundler(tmp_path, fmt, widen):
 
 NAME = st.binary(min_size=1, max_size=10).map(lambda b: bytes(c for c in b if c not in (0, 47))).filter(
     lambda b: b and b not in (b".", b"..") and not b.startswith(b"dir"))
-TRICKY = st.lists(st.sampled_from(list(b" \t\r\n#;!+-*?[]{}\\,'x.\xff")), min_size=1, max_size=8).map(bytes).filter(
+TRICKY = st.lists(st.sampled_from(list(b" \t\r\n\v\f#;!+-*?[]{}\\,'x.\xff")), min_size=1, max_size=8).map(bytes).filter(
     lambda b: b not in (b".", b".."))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(names=st.lists(st.one_of(NAME, TRICKY), min_size=1, max_size=6, unique=True),
        fmt=st.sampled_from(["tar", "rsync", "mksquashfs", "ec2-bundle-vol"]))
 def test_generated_names_round_trip(tmp_path_factory, names, fmt):
