@@ -1,8 +1,16 @@
 """scrub: overwrite files in place, and say where overwriting cannot erase them.
 
-The public API: :func:`shred` overwrites and removes, :mod:`scrub.schemes` lists the pass
-schemes, and every function returns typed results and raises :class:`ScrubError`
-subclasses; nothing here prints.
+The public API, for other hardening tools:
+
+- :func:`shred` / :class:`Shredder` overwrite and remove (:mod:`scrub.schemes` lists schemes);
+- :func:`storage.inspect` says what the storage under a file keeps;
+- :func:`scan` finds histories and credential stashes of every user of a root;
+- :func:`histories` erases every history (``histories_check`` proves none is left);
+- :func:`manifest` writes exclude lists for bundlers;
+- :func:`audit` checks a root against the shared-AMI guidelines.
+
+Everything returns typed results and raises :class:`ScrubError` subclasses; nothing prints.
+The discovery, histories, manifest and audit entry points load on first use.
 """
 
 from scrub import storage
@@ -14,11 +22,35 @@ from scrub.schemes import SCHEMES, Pass, Scheme
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "scan": ("scrub.discover", "scan"),
+    "ScanReport": ("scrub.discover", "ScanReport"),
+    "histories": ("scrub.histories", "histories"),
+    "histories_check": ("scrub.histories", "check"),
+    "HistoriesReport": ("scrub.histories", "HistoriesReport"),
+    "manifest": ("scrub.manifest", "manifest"),
+    "audit": ("scrub.audit", "audit"),
+    "AuditReport": ("scrub.audit", "AuditReport"),
+}
+
+
+def __getattr__(name):  # PEP 562: keep `import scrub` (and the CLI's start-up) light
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'scrub' has no attribute {name!r}")
+
+
 __all__ = [
     "HAVE_NATIVE", "UNAVAILABLE_REASON", "engine",
     "Interrupted", "NativeUnavailable", "ScrubError", "UsageError",
     "Shredder", "parse_size", "plan", "shred",
     "PassRecord", "Problem", "Progress", "ShredResult",
     "SCHEMES", "Pass", "Scheme", "storage",
+    *_LAZY,
     "__version__",
 ]
