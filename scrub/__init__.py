@@ -3,14 +3,15 @@
 The public API, for other hardening tools:
 
 - :func:`shred` / :class:`Shredder` overwrite and remove (:mod:`scrub.schemes` lists schemes);
-- :func:`storage.inspect` says what the storage under a file keeps;
-- :func:`scan` finds histories and credential stashes of every user of a root;
-- :func:`histories` erases every history (``histories_check`` proves none is left);
-- :func:`manifest` writes exclude lists for bundlers;
-- :func:`audit` checks a root against the shared-AMI guidelines.
+- :func:`scrub.storage.inspect` says what the storage under a file keeps;
+- :func:`scan` (:mod:`scrub.discover`) finds histories and credential stashes of every user;
+- :func:`scrub.histories.histories` erases every history, :func:`scrub.histories.check` proves
+  none is left;
+- :func:`scrub.manifest.manifest` writes exclude lists for bundlers;
+- :func:`scrub.audit.audit` checks a root against the shared-AMI guidelines.
 
 Everything returns typed results and raises :class:`ScrubError` subclasses; nothing prints.
-The discovery, histories, manifest and audit entry points load on first use.
+``scan`` and the modules discover, histories, manifest, audit and sshd load on first use.
 """
 
 from scrub import storage
@@ -22,26 +23,20 @@ from scrub.schemes import SCHEMES, Pass, Scheme
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "scan": ("scrub.discover", "scan"),
-    "ScanReport": ("scrub.discover", "ScanReport"),
-    "histories": ("scrub.histories", "histories"),
-    "histories_check": ("scrub.histories", "check"),
-    "HistoriesReport": ("scrub.histories", "HistoriesReport"),
-    "manifest": ("scrub.manifest", "manifest"),
-    "audit": ("scrub.audit", "audit"),
-    "AuditReport": ("scrub.audit", "AuditReport"),
-}
+_LAZY = {"scan": ("scrub.discover", "scan"), "ScanReport": ("scrub.discover", "ScanReport")}
+_SUBMODULES = ("discover", "histories", "manifest", "audit", "sshd")
 
 
 def __getattr__(name):  # PEP 562: keep `import scrub` (and the CLI's start-up) light
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(module), attr)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"scrub.{name}")
     raise AttributeError(f"module 'scrub' has no attribute {name!r}")
 
 
@@ -51,6 +46,6 @@ __all__ = [
     "Shredder", "parse_size", "plan", "shred",
     "PassRecord", "Problem", "Progress", "ShredResult",
     "SCHEMES", "Pass", "Scheme", "storage",
-    *_LAZY,
+    *_LAZY, *_SUBMODULES,
     "__version__",
 ]
