@@ -155,3 +155,14 @@ def test_multifind_native_and_python_agree(needles, hay, plant):
     assert (got_fast >= 0) == (got_slow >= 0) == any(n in hay for n in needles)
     if got_fast >= 0:
         assert needles[got_fast] in hay
+
+
+@needs_native
+def test_chacha20_eight_block_path_carries_like_the_single_block_path():
+    """Blocks 0..15 from one call (the 8-lane path) equal blocks computed one by one, across a
+    carry of the 32-bit counter word into the next one."""
+    eng = native()
+    nonce = (0xFFFFFFFA).to_bytes(4, "little") + (0xFFFFFFFF).to_bytes(4, "little") + bytes(8)
+    stream = ks("chacha20", bytes(range(32)), nonce)
+    whole = eng.keystream(stream, 0, 16 * 64)
+    assert whole == b"".join(eng.keystream(stream, 64 * j, 64) for j in range(16))
