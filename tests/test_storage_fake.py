@@ -283,3 +283,11 @@ def test_ext4_external_journal(fake, victim):
     fake.block("sda", "8:0", under=SCSI)
     report = inspect_on(fake, victim, "8:0", devname="sda", options="data=ordered,journal_path=/dev/sdb1")
     assert ids(report) == {"ext4-external-journal": "info"}
+
+
+def test_xfs_external_log_and_realtime_device(fake, victim):
+    fake.block("sda", "8:0", under=SCSI)
+    report = inspect_on(fake, victim, "8:0", fstype="xfs", source="/dev/sda",
+                        super_options="rw,logdev=/dev/sdb1,rtdev=/dev/sdc1,noquota")
+    [f] = [f for f in report.findings if f.id == "xfs-external-log"]
+    assert f.severity == "info" and f.evidence == {"logdev": "/dev/sdb1", "rtdev": "/dev/sdc1"}

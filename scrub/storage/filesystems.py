@@ -226,6 +226,9 @@ def file_findings(mount: Mount, fd: int, fs_facts: dict, layer: str, rel_path: s
         findings.append(Finding("compressed", layer))
     if fs_facts.get("reflink") and not ext.flags & FE_SHARED and fstype == "xfs":
         findings.append(Finding("reflink-capable", layer))
+    if fstype == "xfs" and (mount.option("logdev") or mount.option("rtdev")):
+        devs = {k: mount.option(k) for k in ("logdev", "rtdev") if mount.option(k)}
+        findings.append(Finding("xfs-external-log", layer, devs, ", ".join(f"{k}={v}" for k, v in devs.items())))
     if encrypted:
         findings.append(Finding("fscrypt", layer))
     return findings, facts

@@ -49,6 +49,10 @@ CATALOG: dict[str, Spec] = {
         "info", "the ext3/ext4 journal is on another device",
         "journal blocks live on that device; with data=journal, data copies too",
         "Include the journal device in any device-level sanitization."),
+    "xfs-external-log": Spec(
+        "info", "XFS keeps its log (or realtime data) on another device",
+        "metadata log blocks on that device (XFS does not log file data); realtime files' data there",
+        "Include the log and realtime devices in any device-level sanitization."),
     "btrfs-cow": Spec(
         "ineffective", "btrfs writes file data copy-on-write",
         "the old extents stay in free space (and on every mirror) after the overwrite",
