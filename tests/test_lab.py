@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 
 import scrub
 import lab as L
