@@ -19,3 +19,14 @@ def timed(cmd: list, *, capture: bool = False) -> tuple[float, int, str]:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed: {proc.stderr.read().decode()}")
     return elapsed, usage.ru_maxrss, out.decode(errors="replace")
 
+
+
+def report(doc: dict, json_path: str | None) -> None:
+    """Print the results and, when asked, keep them in a file (docs/img/ holds the recorded runs)."""
+    import json
+
+    text = json.dumps(doc, indent=2)
+    print(text)
+    if json_path:
+        with open(json_path, "w") as f:
+            f.write(text + "\n")

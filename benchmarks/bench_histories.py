@@ -6,14 +6,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 
 from scrub.histories import histories
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
 
 FILES = (".bash_history", ".zsh_history", ".python_history", ".psql_history", ".mysql_history", ".lesshst", ".viminfo",
          ".node_repl_history", ".sqlite_history", ".local/share/fish/fish_history")
@@ -56,11 +59,7 @@ def main(argv=None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     out = {"users": args.users, "files": args.users * len(FILES), "erased": counts, "seconds": times,
            "median_seconds": statistics.median(times), "files_per_second": args.users * len(FILES) / statistics.median(times)}
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    _common.report(out, args.json)
     return 0
 
 

@@ -108,11 +108,7 @@ def main(argv=None) -> int:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    _common.report(report, args.json)
     return 0
 
 

@@ -6,14 +6,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 
 from scrub.storage import Inspector
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -42,7 +45,7 @@ def main(argv=None) -> int:
                   "files_per_second": args.files / statistics.median(times)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(report, indent=2))
+    _common.report(report, None)
     return 0
 
 

@@ -12,7 +12,6 @@ keystream rate, peak RSS while wiping a larger file, and the cost of --verify la
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -148,11 +147,7 @@ def main(argv=None) -> int:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    _common.report(report, args.json)
     if args.svg:
         with open(args.svg, "w") as f:
             f.write(svg_chart(med, f"{args.size} in place on {args.dir}: median wall time of {args.rounds} rounds"))
