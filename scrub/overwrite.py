@@ -848,9 +848,9 @@ def _same_file(dirfd: int, name: bytes, st: os.stat_result) -> bool:
 
 def _remove(dirfd: int, name: bytes, fd: int, st: os.stat_result, opts: Options, result: ShredResult) -> None:
     """Truncate, rename to ever shorter names that never replace an existing entry, unlink,
-    then sync the directory.  Every step works on this directory's fd and checks the name
-    still leads to the overwritten inode, so a racing rename cannot make us unlink
-    something else."""
+    then sync the directory.  Every step works on this directory's fd; before the first
+    rename and before the unlink the name must still lead to the overwritten inode, so a
+    racing rename cannot make us unlink something else."""
     try:
         os.ftruncate(fd, 0)  # the data is already overwritten and synced; the directory sync follows
     except OSError as exc:
