@@ -414,6 +414,9 @@ def _print_histories(report) -> None:
                 state = f"would {i.action.replace('-', ' ')}"
             elif i.status == "done":
                 state = _DONE_WORDS.get(i.action, "done") if i.action != "keep-link" else i.reason
+                risky = sorted({f.id for f in (i.result.findings if i.result else []) if f.severity in ("ineffective", "uncertain")})
+                if risky:  # overwritten in place, but the storage may hold another copy: say so here too
+                    state += f" (a copy may survive: {', '.join(risky)}; see storage below)"
             else:
                 state = f"{i.status}: {i.reason}"
             link = f" -> {display(i.link_target)}" if i.link_target is not None else ""

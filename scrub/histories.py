@@ -61,7 +61,7 @@ class Writer:
     ancestor: bool  # it started scrub (directly or not)
 
     def to_json(self) -> dict:
-        return {"pid": self.pid, "user": self.user, "name": self.name, **{"will_write": to_json(self.will_write)["path"]},
+        return {"pid": self.pid, "user": self.user, "name": self.name, "will_write": to_json(self.will_write)["path"],
                 "source": self.source, "ancestor": self.ancestor}
 
 

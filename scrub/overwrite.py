@@ -537,8 +537,8 @@ def _small_file(segments, opts: Options, result: ShredResult) -> int | None:
     return n if off == 0 and 0 < n < DIRECT_MIN else None
 
 
-_STAGE = {1: ("write failed at offset {off}", None), 2: ("sync failed", None), 3: ("read-back failed at offset {off}", None),
-          5: ("random keys unavailable", None)}
+_STAGE = {1: "write failed at offset {off}", 2: "sync failed", 3: "read-back failed at offset {off}",
+          5: "random keys unavailable"}
 
 
 def _run_small(fd, length: int, opts: Options, buffers, result: ShredResult) -> bool | None:
@@ -564,7 +564,7 @@ def _run_small(fd, length: int, opts: Options, buffers, result: ShredResult) -> 
                     f"{out.error_offset}", offset=out.error_offset)
         return False
     if out.stage:
-        msg = _STAGE[out.stage][0].format(off=out.error_offset)
+        msg = _STAGE[out.stage].format(off=out.error_offset)
         result.fail(_code(out.error), f"{msg}: {os.strerror(out.error)}" if out.error else msg,
                     offset=out.error_offset if out.stage in (1, 3) else None, errno=out.error or None)
         return False
