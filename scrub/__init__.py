@@ -16,7 +16,7 @@ Everything returns typed results and raises :class:`ScrubError` subclasses; noth
 
 from scrub import storage
 from scrub._native import HAVE_NATIVE, UNAVAILABLE_REASON, engine
-from scrub.exceptions import Interrupted, NativeUnavailable, ScrubError, UsageError
+from scrub.exceptions import Interrupted, NativeUnavailable, NotASystemRoot, RootNotFound, ScrubError, UsageError
 from scrub.overwrite import Shredder, parse_size, plan, shred
 from scrub.results import PassRecord, Problem, Progress, ShredResult
 from scrub.schemes import SCHEMES, Pass, Scheme
@@ -42,7 +42,7 @@ def __getattr__(name):  # PEP 562: keep `import scrub` (and the CLI's start-up) 
 
 __all__ = [
     "HAVE_NATIVE", "UNAVAILABLE_REASON", "engine",
-    "Interrupted", "NativeUnavailable", "ScrubError", "UsageError",
+    "Interrupted", "NativeUnavailable", "NotASystemRoot", "RootNotFound", "ScrubError", "UsageError",
     "Shredder", "parse_size", "plan", "shred",
     "PassRecord", "Problem", "Progress", "ShredResult",
     "SCHEMES", "Pass", "Scheme", "storage",

@@ -4,9 +4,11 @@ errors become exit codes in one place (main)."""
 from __future__ import annotations
 
 import argparse
+import builtins
 import enum
 import json
 import os
+import re
 import sys
 import time
 from typing import Callable
@@ -20,6 +22,19 @@ from scrub.results import Progress
 
 PROG = "python -m scrub"
 RESULT_VERSION = 1
+
+# Every byte that reaches a terminal may come from a file name, a file's content, a user name
+# or a message: no raw ESC, CR, BEL (or lone surrogates) ever leave through print().  JSON is
+# escaped by json.dumps; manifests are written as bytes; progress lines use sys.stderr.write.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(text: str) -> str:
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
+
+
+def print(*args, sep: str = " ", end: str = "\n", file=None, flush: bool = False) -> None:  # noqa: A001 - shadows on purpose
+    builtins.print(_escape(sep.join(str(a) for a in args)), end=end, file=file, flush=flush)
 
 
 class ExitCode(enum.IntEnum):
@@ -293,7 +308,7 @@ def _cmd_scan(args) -> int:
         report = scan(args.root, deep=args.deep, classes=args.classes)
     except OSError as exc:
         raise ScrubError(f"cannot scan: {exc.strerror}", path=args.root) from None
-    code = ExitCode.FINDINGS if report.counted() else ExitCode.OK
+    code = ExitCode.FINDINGS if report.counted() or report.errors else ExitCode.OK
     if args.json:
         print(envelope("scan", "findings" if code else "ok", code, report.to_json(),
                        [{"code": "unreadable", "message": m, "path": display(p)} for p, m in report.errors]))
@@ -376,11 +391,11 @@ def _cmd_histories(args) -> int:
     except OSError as exc:
         raise ScrubError(f"cannot read the root: {exc.strerror}", path=args.root) from None
     statuses = {i.status for i in report.items}
-    if args.check:
-        code = ExitCode.FINDINGS if report.remaining else ExitCode.OK
+    if args.check:  # a place that could not be looked at is never "clean"
+        code = ExitCode.FINDINGS if report.remaining or report.errors else ExitCode.OK
     elif report.refused_for_safety or any(i.result and any(e.code == "strict" for e in i.result.errors) for i in report.items):
         code = ExitCode.REFUSED
-    elif statuses & {"failed", "refused", "interrupted"}:
+    elif statuses & {"failed", "refused", "interrupted"} or report.errors:
         code = ExitCode.FINDINGS
     else:
         code = ExitCode.OK

@@ -23,6 +23,15 @@ class UsageError(ScrubError, ValueError):
     """An argument that cannot work (bad size, unknown scheme, conflicting options)."""
 
 
+class RootNotFound(ScrubError, FileNotFoundError):
+    """The root given (``--root``, ``root=``) does not exist or is not a directory."""
+
+
+class NotASystemRoot(ScrubError, FileNotFoundError):
+    """The root holds no etc/passwd: an empty directory, an image that is not mounted.  A
+    check of such a root must never pass as clean."""
+
+
 class NativeUnavailable(ScrubError, ImportError):
     """The compiled engine was asked for but is not loaded (missing or stale build)."""
 
@@ -39,5 +48,5 @@ class Interrupted(KeyboardInterrupt):
         self.results = results
 
 
-for _cls in (ScrubError, UsageError, NativeUnavailable, Interrupted):
+for _cls in (ScrubError, UsageError, RootNotFound, NotASystemRoot, NativeUnavailable, Interrupted):
     _cls.__module__ = "scrub"

@@ -9,6 +9,7 @@ started scrub.  check() is the read-only proof for the bundling step.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from scrub import overwrite
 from scrub._paths import display, to_json
 from scrub.discover import catalog, safefs
-from scrub.discover.scan import Scanner, ScanReport
+from scrub.discover.scan import Scanner, ScanReport, open_root
 from scrub.discover.users import User
 from scrub.results import ShredResult
 
@@ -37,11 +38,15 @@ class Item:
     reason: str = ""
     link_target: bytes | None = None
     result: ShredResult | None = None
+    home: bytes | None = None  # the home it lies in (None: outside every home, named by a system file)
+    via: str = ""  # the variable that named it ("": a catalog path)
 
     def to_json(self) -> dict:
         doc = to_json(self.path)
         doc.update(user=self.user, catalog_id=self.catalog_id, kind=self.kind, size=self.size, action=self.action,
                    status=self.status, reason=self.reason)
+        if self.via:
+            doc["via"] = self.via
         if self.link_target is not None:
             doc["link_target"] = to_json(self.link_target)["path"]
         if self.result is not None:
@@ -203,25 +208,31 @@ def _find(root: bytes) -> tuple[ScanReport, dict[str, User]]:
         report = scanner.run()
     finally:
         scanner.close()
-    return report, {u.name: u for u in report.users}
+    return report, {u.real_home: u for u in report.users}
 
 
-def _open_parent(root_fd: int, home: bytes, path: bytes) -> tuple[int, bytes]:
-    """(dirfd, name) of ``path``: the home resolved inside the root, every component below it
-    opened without following links; a path outside the home from the root, likewise."""
-    home = home.rstrip(b"/")
-    if path.startswith(home + b"/"):
+def _open_parent(root_fd: int, home: bytes | None, path: bytes) -> tuple[int, bytes]:
+    """(dirfd, name) of ``path``: beneath its home (resolved inside the root), or from the
+    root for a path outside every home; every component opened without following links, on
+    the device of where it starts (a mount appearing below a home is not crossed), and a
+    ``..`` component is refused, so nothing outside the home (or the root) is ever reached."""
+    if home is not None and path.startswith(home.rstrip(b"/") + b"/"):
         cur = safefs.open_in_root(root_fd, home)
-        rel = path[len(home) + 1:]
+        rel = path[len(home.rstrip(b"/")) + 1:]
     else:
         cur = os.dup(root_fd)
         rel = path.lstrip(b"/")
     parts = rel.split(b"/")
     try:
+        if any(p in (b"", b".", b"..") for p in parts):
+            raise OSError(errno.EINVAL, "a path with an empty, '.' or '..' component: not followed", path)
+        dev = os.fstat(cur).st_dev
         for part in parts[:-1]:
             nxt = os.open(part, safefs.O_DIR, dir_fd=cur)
             os.close(cur)
             cur = nxt
+            if home is not None and os.fstat(cur).st_dev != dev:
+                raise OSError(errno.EXDEV, "a mount point on the way: not crossed", path)
     except BaseException:
         os.close(cur)
         raise
@@ -262,7 +273,7 @@ def histories(root: str | bytes = "/", *, dry_run: bool = False, truncate: bool 
             if item.status == "pending":
                 item.status = "planned"
         return report
-    root_fd = os.open(root_b, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    root_fd = open_root(root_b)
     try:
         options = dict(remove=None if truncate else "wipe", truncate=truncate, strict=strict, engine=engine,
                        inspect=inspect, progress=progress, defer_dir_sync=True)
@@ -289,11 +300,11 @@ def _erase_in_processes(root_fd: int, items: list[Item], users: dict[str, User],
     import pickle
 
     ctx = multiprocessing.get_context("fork")
-    names = sorted({i.user for i in items})
+    names = sorted({i.home or b"" for i in items})
     shards = [set(names[k::n]) for k in range(n)]
     procs = []
     for shard in shards:
-        mine = [k for k, i in enumerate(items) if i.user in shard]
+        mine = [k for k, i in enumerate(items) if (i.home or b"") in shard]
         if not mine:
             continue
         recv, send = ctx.Pipe(duplex=False)
@@ -346,7 +357,7 @@ def _erase_all(root_fd: int, items: list[Item], users: dict[str, User], options:
     by_user: dict[str, list[Item]] = {}
     for item in items:
         if item.status == "pending":
-            by_user.setdefault(item.user, []).append(item)
+            by_user.setdefault(os.fsdecode(item.home or b"") + "\0" + item.user, []).append(item)
     local = threading.local()
     shredders: list[overwrite.Shredder] = []
     lock = threading.Lock()
@@ -364,7 +375,7 @@ def _erase_all(root_fd: int, items: list[Item], users: dict[str, User], options:
                 if stop.is_set():
                     return
                 try:
-                    _act(root_fd, users.get(item.user), item, shredder())
+                    _act(root_fd, users.get(item.home) if item.home is not None else None, item, shredder())
                 except OSError as exc:
                     item.status, item.reason = "failed", exc.strerror or str(exc)
         finally:  # one sync per directory this user's removals touched, before reporting them done
@@ -395,7 +406,7 @@ def _erase_all(root_fd: int, items: list[Item], users: dict[str, User], options:
 
 
 def _plan(f) -> Item:
-    item = Item(f.user, f.path, f.catalog_id or "", f.kind, f.size, link_target=f.link_target)
+    item = Item(f.user, f.path, f.catalog_id or "", f.kind, f.size, link_target=f.link_target, home=f.home, via=f.via)
     if f.kind == "symlink":
         if f.link_target == DEV_NULL:
             item.action, item.status, item.reason = "keep-link", "done", "linked to /dev/null: history is off, left as it is"
@@ -404,25 +415,37 @@ def _plan(f) -> Item:
     elif f.kind == "dir":
         item.action = "erase"
         item.reason = "a history directory: every file in it"
+        if f.benign:
+            item.action, item.status, item.reason = "skip", "done", "an empty history directory: nothing to erase"
     else:
         item.action = "erase"
     return item
 
 
 def _act(root_fd: int, user: User | None, item: Item, shredder: overwrite.Shredder) -> None:
-    home = user.home if user else b"/"
-    dirfd, name = _open_parent(root_fd, home, item.path)
+    if item.home is not None and user is None:
+        item.status, item.reason = "refused", "its home is no longer known: not touched"
+        return
+    dirfd, name = _open_parent(root_fd, item.home, item.path)
     try:
         if item.action == "remove-link":
             st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
             if not stat.S_ISLNK(st.st_mode):
                 item.status, item.reason = "refused", "no longer a link; not touched"
                 return
+            if item.home is None or user is None:
+                item.status, item.reason = "refused", "a link outside every home: not touched"
+                return
+            if st.st_uid not in (0, user.uid):
+                item.status, item.reason = "refused", f"a link owned by uid {st.st_uid}, not by {user.name} or root: not touched"
+                return
             os.unlink(name, dir_fd=dirfd)
             os.fsync(dirfd)
             item.status = "done"
             return
-        owners = {0} | ({user.uid} if user else set())
+        # A catalog path in a home may hold a root-owned file (root's own shell wrote it, one link:
+        # the hard-link rule applies); a variable's say-so reaches only what the user owns.
+        owners = ({user.uid} if item.via else {0, user.uid}) if user is not None else {0}
         shredder.opts.owners = frozenset(owners)
         if item.kind == "dir":
             _erase_dir(dirfd, name, item, shredder)
@@ -441,7 +464,8 @@ def _erase_dir(dirfd: int, name: bytes, item: Item, shredder: overwrite.Shredder
     dfd = os.open(name, safefs.O_DIR, dir_fd=dirfd)
     failed, results = [], []
     try:
-        for sub_dfd, prefix, entry, kind in safefs.walk(dfd, on_error=lambda p, e: failed.append(f"{p}: {e.strerror}")):
+        for sub_dfd, prefix, entry, kind in safefs.walk(dfd, same_device=True,
+                                                        on_error=lambda p, e: failed.append(f"{display(os.fsencode(p))}: {e.strerror}")):
             if kind != "file":
                 continue
             shown = item.path + b"/" + os.fsencode(prefix + entry)

@@ -34,6 +34,7 @@ class Entry:
     needs: tuple[str, ...] = ()  # signature ids, one of which must be in the content
     directory: bool = False  # the stash is a directory, secret as a whole
     reference: str = ""
+    via: str = ""  # set on a per-user copy whose pattern came from this variable's value
 
 
 def H(id, app, *patterns, env=(), ref="", cls="history", directory=False):  # noqa: N802 - table helper

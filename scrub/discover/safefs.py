@@ -90,6 +90,44 @@ def _open_in_root_by_hand(root_fd: int, rel: bytes, flags: int) -> int:
             os.close(fd)
 
 
+def real_path_in_root(root_fd: int, path: bytes) -> bytes:
+    """The canonical path of ``path`` inside the root, symlinks resolved as open_in_root
+    resolves them (clamped to the root): the path a bundler walking the root will see
+    (``/home/alice`` is ``/var/home/alice`` where ``home -> var/home``).  Raises OSError."""
+    parts = [p for p in path.split(b"/") if p not in (b"", b".")]
+    names: list[bytes] = []
+    stack: list[int] = []
+    links = 0
+    try:
+        while parts:
+            name = parts.pop(0)
+            cur = stack[-1] if stack else root_fd
+            if name == b"..":
+                if stack:
+                    os.close(stack.pop())
+                    names.pop()
+                continue
+            st = os.stat(name, dir_fd=cur, follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                links += 1
+                if links > 40:
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+                target = os.readlink(name, dir_fd=cur)
+                if target.startswith(b"/"):
+                    while stack:
+                        os.close(stack.pop())
+                    names.clear()
+                parts = [p for p in target.split(b"/") if p not in (b"", b".")] + parts
+                continue
+            names.append(name)
+            if parts:
+                stack.append(os.open(name, O_DIR, dir_fd=cur))
+        return b"/" + b"/".join(names)
+    finally:
+        for fd in stack:
+            os.close(fd)
+
+
 def lstat_at(dirfd: int, name: bytes) -> os.stat_result | None:
     try:
         return os.stat(name, dir_fd=dirfd, follow_symlinks=False)
@@ -105,59 +143,102 @@ def kind_of_mode(mode: int) -> str:
     return "other"
 
 
+class TooDeep(OSError):
+    """A directory below the walk's depth limit: an error for that path, never a silent skip."""
+
+    def __init__(self, rel: str, limit: int):
+        super().__init__(errno.ELOOP, f"deeper than {limit} levels: not walked", rel)
+
+
+class MountBelow(OSError):
+    """A directory that is another mount (a bind mount, an automount, a FUSE mount)."""
+
+    def __init__(self, rel: str):
+        super().__init__(errno.EXDEV, "a mount point below the start: not entered", rel)
+
+
 def walk(start_fd: int, *, on_error: Callable[[str, OSError], None],
-         prune: Callable[[str, os.stat_result], bool] | None = None, max_depth: int = 64) -> Iterator[tuple[int, str, str, str]]:
+         prune: Callable[[str, os.stat_result], bool] | None = None, max_depth: int = 64,
+         same_device: bool = False) -> Iterator[tuple[int, str, str, str]]:
     """Depth-first walk below ``start_fd`` (not closed here), never following a symlink.
 
     Yields ``(dirfd, prefix, name, kind)``: ``prefix + name`` is the path below the start
     (names are str, decoded with surrogateescape, so ``os.fsencode`` restores the bytes);
     ``dirfd`` is the containing directory, valid until the next step.  Kinds: file, dir,
     symlink, fifo, socket, char, block, other.  Directories are entered unless
-    ``prune(rel, stat)`` says no; unreadable ones go to ``on_error`` and are skipped.
+    ``prune(rel, stat)`` says no; unreadable ones, ones deeper than ``max_depth`` (TooDeep)
+    and, with ``same_device``, mount points (MountBelow) go to ``on_error`` and are skipped.
+    At most one fd per level is open (a directory's subdirectories are opened one at a time,
+    by name, when the walk reaches them), so a tree of many directories cannot exhaust fds.
     Plain tuples and d_type from getdents keep this near the speed of os.scandir itself.
     """
-    stack: list[tuple[int, str, int]] = [(os.dup(start_fd), "", 0)]
-    try:
-        while stack:
-            dfd, prefix, depth = stack.pop()
+    root_dev = os.fstat(start_fd).st_dev if same_device else None
+    # each level: (fd, prefix, depth, names of subdirectories still to enter)
+    stack: list[tuple[int, str, int, list[str]]] = []
+
+    def enter(fd: int, prefix: str, depth: int) -> Iterator[tuple[int, str, str, str]]:
+        subdirs: list[str] = []
+        try:
+            with os.scandir(fd) as it:
+                entries = list(it)
+        except OSError as exc:
+            on_error(prefix.rstrip("/") or ".", exc)
+            entries = []
+        stack.append((fd, prefix, depth, subdirs))
+        for de in entries:
+            name = de.name
             try:
-                try:
-                    with os.scandir(dfd) as it:
-                        entries = list(it)
-                except OSError as exc:
-                    on_error(prefix.rstrip("/") or ".", exc)
-                    continue
-                for de in entries:
-                    name = de.name
-                    try:
-                        if de.is_file(follow_symlinks=False):
-                            kind = "file"
-                        elif de.is_dir(follow_symlinks=False):
-                            kind = "dir"
-                        elif de.is_symlink():
-                            kind = "symlink"
-                        else:
-                            kind = kind_of_mode(de.stat(follow_symlinks=False).st_mode)
-                    except OSError:
-                        continue  # vanished
-                    yield dfd, prefix, name, kind
-                    if kind == "dir" and depth < max_depth:
-                        rel = prefix + name
-                        try:
-                            sub = os.open(name, O_DIR, dir_fd=dfd)
-                        except OSError as exc:
-                            if exc.errno != errno.ELOOP:  # ELOOP: swapped for a symlink just now
-                                on_error(rel, exc)
-                            continue
-                        if prune is not None and prune(rel, os.fstat(sub)):
-                            os.close(sub)
-                            continue
-                        stack.append((sub, rel + "/", depth + 1))
-            finally:
-                os.close(dfd)
+                if de.is_file(follow_symlinks=False):
+                    kind = "file"
+                elif de.is_dir(follow_symlinks=False):
+                    kind = "dir"
+                elif de.is_symlink():
+                    kind = "symlink"
+                else:
+                    kind = kind_of_mode(de.stat(follow_symlinks=False).st_mode)
+            except OSError:
+                continue  # vanished
+            yield fd, prefix, name, kind
+            if kind == "dir":
+                subdirs.append(name)
+        subdirs.reverse()  # popped from the end: entered in listing order
+
+    try:
+        yield from enter(os.dup(start_fd), "", 0)
+        while stack:
+            fd, prefix, depth, subdirs = stack[-1]
+            if not subdirs:
+                os.close(fd)
+                stack.pop()
+                continue
+            name = subdirs.pop()
+            rel = prefix + name
+            if depth >= max_depth:
+                on_error(rel, TooDeep(rel, max_depth))
+                continue
+            try:
+                sub = os.open(name, O_DIR, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOENT, errno.ENOTDIR):  # swapped or gone just now
+                    on_error(rel, exc)
+                continue
+            try:
+                st = os.fstat(sub)
+            except OSError as exc:
+                os.close(sub)
+                on_error(rel, exc)
+                continue
+            if root_dev is not None and st.st_dev != root_dev:
+                os.close(sub)
+                on_error(rel, MountBelow(rel))
+                continue
+            if prune is not None and prune(rel, st):
+                os.close(sub)
+                continue
+            yield from enter(sub, rel + "/", depth + 1)
     finally:
-        for dfd, _, _ in stack:
-            os.close(dfd)
+        for fd, _, _, _ in stack:
+            os.close(fd)
 
 
 def read_head(dirfd: int, name: bytes | str, limit: int) -> tuple[bytes, os.stat_result] | None:

@@ -8,6 +8,8 @@ leaves the root, skips pseudo and network file systems, and reports what it coul
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import fnmatch
 import hashlib
 import os
@@ -19,7 +21,8 @@ from dataclasses import dataclass, field
 from scrub._paths import display, to_json
 from scrub.discover import catalog, safefs, signatures
 from scrub.discover.catalog import Entry
-from scrub.discover.users import User, users_of
+from scrub.exceptions import RootNotFound
+from scrub.discover.users import LIST_VARS, OFF_VALUES, User, users_of
 
 PSEUDO_FS = {"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs", "pstore",
              "bpf", "configfs", "fusectl", "mqueue", "hugetlbfs", "binfmt_misc", "autofs", "efivarfs", "rpc_pipefs",
@@ -40,6 +43,8 @@ class Finding:
     signals: list = field(default_factory=list)
     link_target: bytes | None = None
     benign: bool = False  # reported but harmless (a history symlinked to /dev/null)
+    via: str = ""  # the variable whose value named it ("" : a catalog path)
+    home: bytes | None = None  # the home it was found in (its user's real home), None outside homes
 
     @property
     def app(self) -> str:
@@ -64,6 +69,8 @@ class Finding:
         doc.update(user=self.user, cls=self.cls, catalog_id=self.catalog_id, app=self.app, kind=self.kind, size=self.size,
                    evidence=self.evidence, fingerprint=self.fingerprint, benign=self.benign,
                    signals=[s.to_json() for s in self.signals])
+        if self.via:
+            doc["via"] = self.via
         if self.link_target is not None:
             doc["link_target"] = to_json(self.link_target)["path"]
         return doc
@@ -129,8 +136,10 @@ def _glob_regex(pattern: str) -> str:
             j = pattern.find("]", i + 2)
             if j < 0:
                 out.append(re.escape(c))
-            else:
-                out.append("[" + pattern[i + 1:j].replace("!", "^", 1) + "]")
+            else:  # a set of literal characters (glob_escape makes "[*]"); never a bad range
+                body = pattern[i + 1:j]
+                neg = body.startswith("!")
+                out.append("[" + ("^" if neg else "") + "".join(re.escape(ch) for ch in body[neg:]) + "]")
                 i = j
         else:
             out.append(re.escape(c))
@@ -194,25 +203,31 @@ XDG_PLACEHOLDERS = {"{data}": "XDG_DATA_HOME", "{state}": "XDG_STATE_HOME", "{co
 
 def home_rules(user: User, classes: set[str], entries=None) -> tuple[list[tuple[str, Entry]], list[tuple[str, Entry]]]:
     """(home-relative rules, absolute rules) for one user: catalog patterns with the user's
-    XDG directories, plus files that variables move elsewhere."""
+    XDG directories, plus files that variables move elsewhere.  Values are confined already
+    (users.confine): home-relative, or absolute only when a root-owned system file set them;
+    they are glob-escaped here, so a value is always a literal path, never a pattern."""
     rel, absolute = [], []
+    xdg = {ph: glob_escape(os.fsdecode(user.xdg(var))) for ph, var in XDG_PLACEHOLDERS.items()}
     for e in entries if entries is not None else catalog.HISTORIES + catalog.CREDENTIALS:
         if e.cls not in classes:
             continue
         for p in e.patterns:
-            for ph, var in XDG_PLACEHOLDERS.items():
-                p = p.replace(ph, os.fsdecode(user.xdg(var)))
+            for ph, value in xdg.items():
+                p = p.replace(ph, value)
             (absolute if p.startswith("/") else rel).append((p, e))
         for var in e.env:
-            value = user.env.get(var)
-            if value is None or value in (b"-", b"/dev/null", b""):
+            raw = user.env.get(var)
+            if raw is None:
                 continue
-            if var == "ZDOTDIR":
-                value = value.rstrip(b"/") + b"/.zsh_history"
-            elif var in ("DOCKER_CONFIG",):
-                value = value.rstrip(b"/") + b"/config.json"
-            text = glob_escape(os.fsdecode(value))
-            (absolute if text.startswith("/") else rel).append((text, e))
+            for value in (raw.split(b":") if var in LIST_VARS else [raw]):
+                if value in OFF_VALUES:
+                    continue
+                if var == "ZDOTDIR":
+                    value = value.rstrip(b"/") + b"/.zsh_history"
+                elif var in ("DOCKER_CONFIG",):
+                    value = value.rstrip(b"/") + b"/config.json"
+                text = glob_escape(os.fsdecode(value))
+                (absolute if text.startswith("/") else rel).append((text, dataclasses.replace(e, via=var)))
     return rel, absolute
 
 
@@ -224,6 +239,15 @@ def glob_escape(text: str) -> str:
 # The scan
 
 
+def open_root(root: bytes) -> int:
+    """An fd of the root directory; RootNotFound (a ScrubError and a FileNotFoundError) if
+    it is missing or not a directory."""
+    try:
+        return os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        raise RootNotFound("the root does not exist or is not a directory", path=root) from None
+
+
 class Scanner:
     def __init__(self, root: str | bytes = "/", *, deep: bool = False, classes=None, entries=None, system: bool = True):
         self.root = os.fsencode(root)
@@ -232,7 +256,7 @@ class Scanner:
         self.entries = tuple(entries) if entries is not None else catalog.HISTORIES + catalog.CREDENTIALS
         self.system = system
         self.report = ScanReport(self.root, deep)
-        self.root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.root_fd = open_root(self.root)
         self.live = os.path.realpath(self.root) == b"/"
         self._skip_devs = self._pseudo_devices()
         self._seen: set[bytes] = set()
@@ -259,20 +283,29 @@ class Scanner:
         self.report.errors.append((where, exc.strerror or str(exc)))
 
     def run(self) -> ScanReport:
+        """Raises users.NotASystemRoot when the root has no etc/passwd."""
         t0 = time.monotonic()
-        users = users_of(self.root_fd)
+        problems: list[tuple[bytes, str]] = []
+        users = users_of(self.root_fd, problems)
+        self.report.errors.extend(problems)
         self.report.users = users
         homes = {}
         # users with the same XDG settings and variables share their rules and one matcher
         matchers: dict[tuple, tuple[Matcher, list]] = {}
         for user in users:
+            for ptr in user.pointers:
+                self.report.errors.append((ptr.value, ptr.message()))
             key = tuple(sorted(user.env.items()))
-            if key not in matchers:
-                rel, absolute = home_rules(user, self.classes, self.entries)
-                matchers[key] = (Matcher(rel), absolute)
+            try:
+                if key not in matchers:
+                    rel, absolute = home_rules(user, self.classes, self.entries)
+                    matchers[key] = (Matcher(rel), absolute)
+            except (re.error, ValueError, IndexError) as exc:  # one user's odd value is that user's error
+                self.report.errors.append((user.home, f"{user.name}: rules could not be built ({exc}); home not searched"))
+                continue
             matcher, absolute = matchers[key]
-            homes[user.home.rstrip(b"/") or b"/"] = (user, matcher)
-            self._glob_absolute(absolute, user.name)
+            homes[user.real_home.rstrip(b"/") or b"/"] = (user, matcher)
+            self._glob_absolute(absolute, user.name, user)
         system = [(p, e) for e in catalog.SYSTEM if e.cls in self.classes for p in e.patterns] if self.system else []
         if self.deep:
             self._walk_root(homes, Matcher(system))
@@ -295,19 +328,20 @@ class Scanner:
         base = os.fsdecode(home) + "/"
         skip = self._skip_devs
         n = 0
-        try:
+        try:  # same_device: a mount below the home (bind, automount, a user's FUSE) is reported, not entered
             for dfd, prefix, name, kind in safefs.walk(hfd, on_error=lambda p, e: self._error(os.fsencode(base + p), e),
-                                                       prune=lambda rel, st: st.st_dev in skip):
+                                                       prune=lambda rel, st: st.st_dev in skip, same_device=True):
                 n += 1
                 hits = matcher.match(name, prefix)
                 if hits:
-                    self._handle(dfd, name, kind, os.fsencode(base + prefix + name), hits, user.name)
+                    self._handle(dfd, name, kind, os.fsencode(base + prefix + name), hits, user.name, user)
         finally:
             os.close(hfd)
             self.report.entries += n
 
     def _walk_root(self, homes: dict, system: Matcher) -> None:
         by_home = {os.fsdecode(h).lstrip("/") + "/": v for h, v in homes.items()}
+        by_user = {u.name: u for u, _ in homes.values()}
         prefixes = sorted(by_home, key=len, reverse=True)
         skip, live = self._skip_devs, self.live
 
@@ -332,33 +366,36 @@ class Scanner:
             if matcher is not None:
                 hits = matcher.match(name, home_rel) + hits
             if hits:
-                self._handle(dfd, name, kind, os.fsencode(sys_prefix + name), hits, owner)
+                self._handle(dfd, name, kind, os.fsencode(sys_prefix + name), hits, owner, by_user.get(owner))
             elif kind == "file":
                 self._sniff(dfd, name, sys_prefix, owner)
         self.report.entries += n
 
-    def _glob_absolute(self, rules: list[tuple[str, Entry]], owner: str) -> None:
+    def _glob_absolute(self, rules: list[tuple[str, Entry]], owner: str, user: User | None = None) -> None:
         """Expand absolute patterns from the root, one component at a time (no links)."""
         for pattern, entry in rules:
-            parts = [p for p in pattern.split("/") if p]
-            self._glob(self.root_fd, b"", parts, entry, owner)
+            parts = [p for p in pattern.split("/") if p not in ("", ".")]
+            if ".." in parts:
+                self.report.errors.append((os.fsencode(pattern), "a path with '..': not followed"))
+                continue
+            self._glob(self.root_fd, b"", parts, entry, owner, user)
 
-    def _glob(self, dfd: int, prefix: bytes, parts: list[str], entry: Entry, owner: str) -> None:
+    def _glob(self, dfd: int, prefix: bytes, parts: list[str], entry: Entry, owner: str, user: User | None) -> None:
         head, rest = parts[0], parts[1:]
-        if any(c in head for c in "*?["):
+        if any(c in head for c in "*?[") and not entry.via:
             try:
                 names = [n for n in os.listdir(dfd) if fnmatch.fnmatchcase(n, head)]
             except OSError:
                 return
-        else:
-            names = [head]
+        else:  # a literal (a variable's value is always literal, its escapes undone)
+            names = [re.sub(r"\[([*?\[])\]", r"\1", head)]
         for name in sorted(names):
             st = safefs.lstat_at(dfd, os.fsencode(name))
             if st is None:
                 continue
             path = prefix + b"/" + os.fsencode(name)
             if not rest:
-                self._handle(dfd, name, safefs.kind_of_mode(st.st_mode), path, [entry], owner)
+                self._handle(dfd, name, safefs.kind_of_mode(st.st_mode), path, [entry], owner, user)
             elif stat.S_ISDIR(st.st_mode):
                 try:
                     sub = os.open(name, safefs.O_DIR, dir_fd=dfd)
@@ -366,16 +403,27 @@ class Scanner:
                     self._error(path, exc)
                     continue
                 try:
-                    self._glob(sub, path, rest, entry, owner)
+                    self._glob(sub, path, rest, entry, owner, user)
                 finally:
                     os.close(sub)
 
     # -- one entry -------------------------------------------------------------------------
 
-    def _handle(self, dfd: int, name: str, kind: str, path: bytes, hits: list[Entry], owner: str) -> None:
+    def _handle(self, dfd: int, name: str, kind: str, path: bytes, hits: list[Entry], owner: str,
+                user: User | None = None) -> None:
         if path in self._seen:
             return  # matched already (an absolute rule and a home rule can name the same file)
         self._seen.add(path)
+        hits = sorted(hits, key=lambda e: bool(e.via))  # a catalog path outranks a variable's say-so
+        inside = user is not None and path.startswith(user.real_home.rstrip(b"/") + b"/")
+        home = user.real_home if inside else None
+        if hits[0].via and inside:
+            st = safefs.lstat_at(dfd, os.fsencode(name))
+            if st is not None and st.st_uid != user.uid and kind != "dir":
+                # a variable names what the user does not own: never read it on the user's say-so
+                self.report.errors.append((path, f"{user.name}'s {hits[0].via} names a {kind} owned by uid {st.st_uid}, "
+                                                 f"not by {user.name}: not read, not touched"))
+                return
         if kind == "symlink":
             try:
                 target = os.readlink(os.fsencode(name), dir_fd=dfd)
@@ -383,12 +431,14 @@ class Scanner:
                 target = b""
             e = hits[0]
             self.report.findings.append(Finding(owner, path, e.cls, e.id, "symlink", link_target=target,
-                                                benign=target in BENIGN_LINK_TARGETS))
+                                                benign=target in BENIGN_LINK_TARGETS, via=e.via, home=home))
             return
         if kind == "dir":
             e = next((h for h in hits if h.directory), None)
             if e is not None:
-                self.report.findings.append(Finding(owner, path, e.cls, e.id, "dir"))
+                size = self._dir_content(dfd, name, path)
+                self.report.findings.append(Finding(owner, path, e.cls, e.id, "dir", size, via=e.via, home=home,
+                                                    benign=size == 0))
             return
         if kind != "file":
             self.report.skipped.append((path, f"named like {hits[0].app} but a {kind}, not a regular file"))
@@ -405,10 +455,32 @@ class Scanner:
                 continue  # an empty file holds nothing (a truncated history, a placeholder)
             self.report.findings.append(Finding(owner, path, e.cls, e.id, "file", st.st_size,
                                                 [s for s in sigs if s.secret] if not e.needs else
-                                                [s for s in sigs if s.id in e.needs or s.secret]))
+                                                [s for s in sigs if s.id in e.needs or s.secret], via=e.via, home=home))
             return
         if self.deep and any(s.secret for s in sigs):
-            self.report.findings.append(Finding(owner, path, "secret", None, "file", st.st_size, [s for s in sigs if s.secret]))
+            self.report.findings.append(Finding(owner, path, "secret", None, "file", st.st_size, [s for s in sigs if s.secret],
+                                                home=home))
+
+    def _dir_content(self, dfd: int, name: str, path: bytes) -> int:
+        """Bytes in the regular files below a stash directory (0: nothing to erase; an empty
+        ``~/.hishtory`` is not a history with content).  A part that cannot be walked counts
+        as content, so a check never passes on what it could not see."""
+        try:
+            sub = os.open(name, safefs.O_DIR, dir_fd=dfd)
+        except OSError as exc:
+            self._error(path, exc)
+            return 1
+        total, trouble = 0, []
+        try:
+            for sdfd, _prefix, entry, kind in safefs.walk(sub, on_error=lambda p, e: trouble.append(p), same_device=True):
+                if kind == "file":
+                    st = safefs.lstat_at(sdfd, os.fsencode(entry))
+                    total += st.st_size if st is not None else 0
+                elif kind != "dir":
+                    total += 1  # a link or special file: something to act on
+        finally:
+            os.close(sub)
+        return total or (1 if trouble else 0)
 
     def _signals(self, dfd: int, name: str, limit: int):
         """(signals, stat) of a regular file's first ``limit`` bytes, or None if it is not one."""
