@@ -243,7 +243,10 @@ class Shredder:
             result.fail("directory", "is a directory", status="refused")
             return result
         try:
-            dirfd = os.open(parent or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            dirfd = open_directory(parent or b".")
+        except UnsafeLink as exc:
+            result.fail("unsafe-link", f"cannot open its directory: {exc.strerror}", status="refused")
+            return result
         except OSError as exc:
             result.fail(_code(exc.errno), f"cannot open its directory: {_describe(exc)}", errno=exc.errno)
             return result
@@ -256,6 +259,60 @@ class Shredder:
         result = result or self.new_result(shown if shown is not None else name)
         _shred_at(dirfd, as_bytes(name), self.opts, self.buffers, result)
         return result
+
+
+class UnsafeLink(OSError):
+    """A symlink on the way to a file sits in a directory that someone else can change."""
+
+
+_O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def open_directory(path: bytes) -> int:
+    """An fd of directory ``path``, opened one component at a time without letting anyone
+    else steer the walk.  A symlink component is followed only where its directory is owned
+    by root or by us and is not writable by group or others (the rule of the kernel's
+    protected_symlinks, applied whoever runs scrub and whatever the sysctl says): a symlink
+    that another user could have planted or swapped is refused.  Every directory is opened
+    with O_NOFOLLOW from the fd of its parent, so a directory swapped for a link during the
+    walk fails (ELOOP) instead of leading elsewhere."""
+    parts = path.split(b"/")
+    fd = os.open(b"/" if path.startswith(b"/") else b".", _O_DIR & ~os.O_NOFOLLOW)
+    links = 0
+    me = os.geteuid()
+    try:
+        while parts:
+            part = parts.pop(0)
+            if part in (b"", b"."):
+                continue
+            try:
+                nxt = os.open(part, _O_DIR, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno not in (E.ELOOP, E.ENOTDIR):
+                    raise
+                st = os.stat(part, dir_fd=fd, follow_symlinks=False)
+                if not stat.S_ISLNK(st.st_mode):
+                    raise
+                dst = os.fstat(fd)
+                if dst.st_uid not in (0, me) or dst.st_mode & 0o022:
+                    raise UnsafeLink(E.EPERM, f"{display(part)} is a symlink in a directory that "
+                                     + (f"uid {dst.st_uid} owns" if dst.st_uid not in (0, me) else "others can write")
+                                     + ": not followed (give the real path)", path) from None
+                links += 1
+                if links > 40:
+                    raise OSError(E.ELOOP, os.strerror(E.ELOOP), path) from None
+                target = os.readlink(part, dir_fd=fd)
+                if target.startswith(b"/"):
+                    os.close(fd)
+                    fd = os.open(b"/", _O_DIR & ~os.O_NOFOLLOW)
+                parts = target.split(b"/") + parts
+                continue
+            os.close(fd)
+            fd = nxt
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def shred(

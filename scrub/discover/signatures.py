@@ -102,7 +102,34 @@ def classify_der_key(der: bytes) -> tuple[str, bool] | None:
 # PEM
 
 
-_PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]{3,40})-----(.{0,20000}?)-----END \1-----", re.S)
+_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{3,40})-----")
+_PEM_END = re.compile(rb"-----END ([A-Z0-9 ]{3,40})-----")
+PEM_MAX_BODY = 20000
+
+
+def pem_blocks(data: bytes):
+    """(label, body, start) of every PEM block, as a lazy ``BEGIN X ... END X`` regex with a
+    back-reference would find them, but in O(n log n): every END marker is indexed once and
+    each BEGIN looks up the first END of its label within PEM_MAX_BODY bytes.  (The regex
+    costs O(n x 20000): 8 s for 1 MiB of unterminated headers.)"""
+    import bisect
+
+    ends: dict[bytes, list[tuple[int, int]]] = {}
+    for m in _PEM_END.finditer(data):
+        ends.setdefault(m.group(1), []).append((m.start(), m.end()))
+    pos = 0
+    for m in _PEM_BEGIN.finditer(data):
+        if m.start() < pos:
+            continue  # inside the block just returned
+        label = m.group(1)
+        cands = ends.get(label)
+        if not cands:
+            continue
+        k = bisect.bisect_left(cands, (m.end(), -1))
+        if k == len(cands) or cands[k][0] - m.end() > PEM_MAX_BODY:
+            continue
+        yield label, data[m.end():cands[k][0]], m.start()
+        pos = cands[k][1]
 _B64_OK = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
 CONTEXT_LABELS = {b"CERTIFICATE": "x509-certificate", b"TRUSTED CERTIFICATE": "x509-certificate",
                   b"X509 CERTIFICATE": "x509-certificate", b"CERTIFICATE REQUEST": "x509-csr",
@@ -222,9 +249,8 @@ def _armor_payload(block: bytes) -> bytes:
 
 def pem_signals(data: bytes, *, base_offset: int = 0) -> list[Signal]:
     out = []
-    for m in _PEM.finditer(data):
-        label, block = m.group(1), m.group(2)
-        offset = base_offset + m.start()
+    for label, block, start in pem_blocks(data):
+        offset = base_offset + start
         if label in CONTEXT_LABELS:
             out.append(Signal(CONTEXT_LABELS[label], False, f"{label.decode()} (public material)", {}, offset))
             continue
