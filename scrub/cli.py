@@ -515,7 +515,8 @@ def _cmd_manifest(args) -> int:
           + (f", {len(em.refused)} REFUSED" if em.refused else "") + (f", {len(em.widened)} widened" if em.widened else "")
           + (f", {len(em.dropped)} dropped (gone)" if em.dropped else ""), file=err)
     for e, why in em.refused:
-        print(f"  refused: {display(e.path)}: {why} (erase it, or rename it, or use --widen)", file=err)
+        hint = "" if e.cls == "manual" else " (erase it, or rename it, or use --widen)"
+        print(f"  refused: {display(e.path)}: {why}{hint}", file=err)
     for e, pat, why in em.widened:
         print(f"  widened: {display(e.path)} written as {display(pat)}: {why}", file=err)
     for e, why in em.dropped:

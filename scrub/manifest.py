@@ -91,7 +91,7 @@ def entries_from_scan(report, *, classes=DEFAULT_CLASSES, dirs: bool = False, ro
             continue
         out.append(Entry(f.path, f.cls, f.evidence, f.catalog_id, f.kind == "dir"))
     if dirs:
-        out = _fold_secret_dirs(out, {u.home.rstrip(b"/") for u in report.users}, root or report.root)
+        out = _fold_secret_dirs(out, {(u.real_home or u.home).rstrip(b"/") for u in report.users}, root or report.root)
     return sorted(out, key=lambda e: e.path)
 
 
@@ -118,10 +118,26 @@ def _fold_secret_dirs(entries: list[Entry], homes: set[bytes], root: bytes) -> l
 
 
 def _lstat(root: bytes, path: bytes):
+    """lstat of ``path`` inside ``root``, no component followed (a link never leads out)."""
+    from scrub.discover import safefs
+
+    parts = [p for p in path.split(b"/") if p]
+    if not parts or b".." in parts:
+        return None
     try:
-        return os.lstat(root.rstrip(b"/") + b"/" + path.lstrip(b"/"))
+        fd = os.open(root, safefs.O_DIR & ~os.O_NOFOLLOW)
     except OSError:
         return None
+    try:
+        for part in parts[:-1]:
+            nxt = os.open(part, safefs.O_DIR, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        return os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _is_dir(st) -> bool:
@@ -130,8 +146,64 @@ def _is_dir(st) -> bool:
     return stat.S_ISDIR(st.st_mode)
 
 
-def manual_entries(paths, cls: str = "manual") -> list[Entry]:
-    return [Entry(b"/" + os.fsencode(p).lstrip(b"/"), cls, "added by hand") for p in paths]
+def manual_entries(paths, cls: str = "manual", *, root: bytes = b"/") -> tuple[list[Entry], list[tuple[Entry, str]]]:
+    """(entries, refused) for paths the administrator names (``--add``), each a path as it is
+    inside the root.  A path is written as the bundler will see it (its directories' links
+    resolved inside the root, the last component as it is); refused: what climbs out of the
+    root with '..', what does not exist there, and a path given with the root's own prefix
+    (``--add /mnt/img/etc/shadow`` for root /mnt/img: ambiguous, and it would match nothing)."""
+    from scrub.discover import safefs
+
+    root = os.fsencode(root)
+    entries, refused = [], []
+    real_root = os.path.realpath(root).rstrip(b"/")
+    for p in as_path_list(paths, "add"):
+        raw = os.fsencode(p)
+        e = Entry(raw, cls, "added by hand")
+        parts = [x for x in raw.split(b"/") if x not in (b"", b".")]
+        if not parts or b".." in parts:
+            refused.append((e, "an --add path must be a path inside the root, without '..'"))
+            continue
+        if real_root and (raw.startswith(root.rstrip(b"/") + b"/") or raw.startswith(real_root + b"/")):
+            refused.append((e, f"given with the root's own prefix ({display(root)}): give it as it is inside the root, "
+                               f"e.g. /{display(b'/'.join(parts[len([x for x in root.split(b'/') if x]):]))}"))
+            continue
+        try:
+            rfd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            refused.append((e, f"the root cannot be opened: {exc.strerror}"))
+            continue
+        try:
+            parent = safefs.real_path_in_root(rfd, b"/" + b"/".join(parts[:-1])) if parts[:-1] else b"/"
+        except OSError as exc:
+            refused.append((e, f"not found inside the root: {exc.strerror}"))
+            continue
+        finally:
+            os.close(rfd)
+        path = parent.rstrip(b"/") + b"/" + parts[-1]
+        st = _lstat(root, path)
+        if st is None:
+            refused.append((e, "does not exist inside the root: an exclude for it would match nothing"))
+            continue
+        entries.append(Entry(path, cls, "added by hand", directory=_is_dir(st)))
+    return entries, refused
+
+
+def as_path_list(value, what: str) -> list:
+    """One path (str, bytes, PathLike) as a list of one, or an iterable of paths; anything
+    else is a TypeError.  (A str is iterable: taken as letters it would name '/', 'e', 't' ...)"""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return [value]
+    if value is None:
+        return []
+    try:
+        items = list(value)
+    except TypeError:
+        raise TypeError(f"{what}: a path or an iterable of paths, not {type(value).__name__}") from None
+    for item in items:
+        if not isinstance(item, (str, bytes, os.PathLike)):
+            raise TypeError(f"{what}: every item must be a path (str, bytes or os.PathLike), not {type(item).__name__}")
+    return items
 
 
 # ---------------------------------------------------------------------------------------
@@ -359,6 +431,24 @@ def manifest(root: str | bytes = "/", fmt: str = "json", *, classes=DEFAULT_CLAS
     """Scan ``root`` and emit an exclude manifest in ``fmt`` for what must not ship."""
     from scrub.discover import scan
 
+    classes = _class_list(classes)
+    added, refused = manual_entries(add, root=os.fsencode(root))
     report = scan(root, deep=deep, classes=tuple(set(classes) | {"history"}) if "history" in classes else classes)
-    entries = entries_from_scan(report, classes=classes, dirs=dirs, root=os.fsencode(root)) + manual_entries(add)
-    return emit(fmt, entries, root=os.fsencode(root), widen=widen)
+    entries = entries_from_scan(report, classes=classes, dirs=dirs, root=os.fsencode(root)) + added
+    em = emit(fmt, entries, root=os.fsencode(root), widen=widen)
+    em.refused[:0] = refused
+    return em
+
+
+def _class_list(classes) -> tuple[str, ...]:
+    from scrub.discover.catalog import CLASSES
+
+    if isinstance(classes, (str, bytes)):
+        raise TypeError(f"classes: an iterable of class names, not one string (write ({classes!r},))")
+    out = tuple(classes)
+    bad = [c for c in out if c not in CLASSES]
+    if bad:
+        from scrub.exceptions import UsageError
+
+        raise UsageError(f"unknown class {bad[0]!r} (one of {', '.join(CLASSES)})")
+    return out

@@ -172,7 +172,8 @@ def test_hostile_names_through_the_real_bundler(tmp_path, fmt, widen):
     build(root, HOSTILE, DECOYS)
     for n in TOP + TOP_DECOYS:
         (root / os.fsdecode(n)).write_bytes(b"secret" if n in TOP else b"decoy")
-    entries = manual_entries([b"/secrets/" + n for n in HOSTILE] + [b"/" + n for n in TOP])
+    entries, refused_add = manual_entries([b"/secrets/" + n for n in HOSTILE] + [b"/" + n for n in TOP], root=os.fsencode(root))
+    assert not refused_add
     em = emit(fmt, entries, root=os.fsencode(root), widen=widen)
     manifest = tmp_path / "manifest"
     manifest.write_bytes(em.data)
@@ -208,7 +209,8 @@ def test_generated_names_round_trip(tmp_path_factory, names, fmt):
     root = work / "root"
     decoys = [n + b"X" for n in names if n + b"X" not in names]
     build(root, names, decoys)
-    entries = manual_entries([b"/secrets/" + n for n in names])
+    entries, refused_add = manual_entries([b"/secrets/" + n for n in names], root=os.fsencode(root))
+    assert not refused_add
     if shutil.which(TOOLS[fmt]) is None:
         return
     em = emit(fmt, entries, root=os.fsencode(root))
@@ -240,13 +242,16 @@ def test_from_a_scan_with_directory_folding_and_the_cli(tmp_path, capsys):
                                              b"./home/alice/.ssh/authorized_keys"]
     err = capsys.readouterr().err
     assert "EBS snapshot" in err and "tar --anchored -X" in err
-    assert main(["manifest", "--root", str(root), "--format", "ec2-bundle-vol", "--add", "/home/alice/a,b"]) == 0
+    # a missing --add path is refused (exit 1): an exclude for it would match nothing
+    assert main(["manifest", "--root", str(root), "--format", "ec2-bundle-vol", "--add", "/home/alice/a,b"]) == 1
     captured = capsys.readouterr()
     assert "--no-filter" in captured.err and "ed25519" in captured.err and "-e '" in captured.err
-    assert b"a,b" not in captured.out.encode()  # the missing path was dropped, not written
+    assert "refused: /home/alice/a,b: does not exist" in captured.err
+    assert b"a,b" not in captured.out.encode()
     (home / "a,b").write_text("x")
     assert main(["manifest", "--root", str(root), "--format", "ec2-bundle-vol", "--add", "/home/alice/a,b"]) == 1
     assert "refused: /home/alice/a,b" in capsys.readouterr().err
+    (home / os.fsdecode(b"\xff")).write_text("x")
     assert main(["manifest", "--root", str(root), "--format", "json", "--add", os.fsdecode(b"/home/alice/\xff")]) == 0
     doc = json.loads(capsys.readouterr().out)
     entries = {e["path"]: e for e in doc["data"]["entries"]}
