@@ -226,12 +226,12 @@ def _open_parent(root_fd: int, home: bytes | None, path: bytes) -> tuple[int, by
     try:
         if any(p in (b"", b".", b"..") for p in parts):
             raise OSError(errno.EINVAL, "a path with an empty, '.' or '..' component: not followed", path)
-        dev = os.fstat(cur).st_dev
+        dev = safefs.mount_key(cur)
         for part in parts[:-1]:
             nxt = os.open(part, safefs.O_DIR, dir_fd=cur)
             os.close(cur)
             cur = nxt
-            if home is not None and os.fstat(cur).st_dev != dev:
+            if home is not None and safefs.mount_key(cur) != dev:
                 raise OSError(errno.EXDEV, "a mount point on the way: not crossed", path)
     except BaseException:
         os.close(cur)

@@ -32,6 +32,7 @@ VERIFY_MODES = ("none", "last", "all")
 NAME_ALPHABET = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 RENAME_TRIES_PER_LENGTH = 512
 PROGRESS_INTERVAL = 0.2
+DEFER_MAX_DIRS = 128  # deferred directory syncs hold one fd each: past this many, sync at once
 DIRECT_MIN = 1 << 20  # by default O_DIRECT only from this size: small writes are cheaper buffered
 
 
@@ -940,11 +941,12 @@ def _remove(dirfd: int, name: bytes, fd: int, st: os.stat_result, opts: Options,
         return
     try:
         os.unlink(current, dir_fd=dirfd)
-        if opts.deferred_dirs is not None:  # the caller syncs each directory once, at the end
-            dst = os.fstat(dirfd)
-            if (dst.st_dev, dst.st_ino) not in opts.deferred_dirs:
-                opts.deferred_dirs[(dst.st_dev, dst.st_ino)] = os.dup(dirfd)
-        else:
+        dst = os.fstat(dirfd) if opts.deferred_dirs is not None else None
+        if dst is not None and (dst.st_dev, dst.st_ino) in opts.deferred_dirs:
+            pass  # the caller syncs each directory once, at the end
+        elif dst is not None and len(opts.deferred_dirs) < DEFER_MAX_DIRS:
+            opts.deferred_dirs[(dst.st_dev, dst.st_ino)] = os.dup(dirfd)
+        else:  # not deferred, or already holding DEFER_MAX_DIRS fds: sync now, keep no fd
             os.fsync(dirfd)
     except OSError as exc:
         result.fail(_code(exc.errno), f"unlink failed: {_describe(exc)}", errno=exc.errno)

@@ -157,6 +157,17 @@ class MountBelow(OSError):
         super().__init__(errno.EXDEV, "a mount point below the start: not entered", rel)
 
 
+def mount_key(fd: int, st: os.stat_result | None = None) -> tuple:
+    """What tells one mount from another: the statx mount id (a bind mount of the same file
+    system has the same st_dev), else st_dev on kernels before 5.8."""
+    from scrub.storage._sys import statx_fd
+
+    sx = statx_fd(fd)
+    if sx is not None and sx.mnt_id is not None:
+        return ("mnt", sx.mnt_id)
+    return ("dev", (st or os.fstat(fd)).st_dev)
+
+
 def walk(start_fd: int, *, on_error: Callable[[str, OSError], None],
          prune: Callable[[str, os.stat_result], bool] | None = None, max_depth: int = 64,
          same_device: bool = False) -> Iterator[tuple[int, str, str, str]]:
@@ -172,7 +183,7 @@ def walk(start_fd: int, *, on_error: Callable[[str, OSError], None],
     by name, when the walk reaches them), so a tree of many directories cannot exhaust fds.
     Plain tuples and d_type from getdents keep this near the speed of os.scandir itself.
     """
-    root_dev = os.fstat(start_fd).st_dev if same_device else None
+    root_dev = mount_key(start_fd) if same_device else None
     # each level: (fd, prefix, depth, names of subdirectories still to enter)
     stack: list[tuple[int, str, int, list[str]]] = []
 
@@ -228,7 +239,7 @@ def walk(start_fd: int, *, on_error: Callable[[str, OSError], None],
                 os.close(sub)
                 on_error(rel, exc)
                 continue
-            if root_dev is not None and st.st_dev != root_dev:
+            if root_dev is not None and mount_key(sub, st) != root_dev:
                 os.close(sub)
                 on_error(rel, MountBelow(rel))
                 continue

@@ -319,7 +319,23 @@ def wrapped_pem_signals(data: bytes) -> list[Signal]:
 
 
 _PUTTY = re.compile(rb"^PuTTY-User-Key-File-([123]): ([\w.@-]+)\r?\nEncryption: ([\w-]+)", re.M)
-_SSHCOM = re.compile(rb"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----(.*?)---- END SSH2 ENCRYPTED PRIVATE KEY ----", re.S)
+_SSHCOM_BEGIN = b"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"
+_SSHCOM_END = b"---- END SSH2 ENCRYPTED PRIVATE KEY ----"
+
+
+def _sshcom_blocks(data: bytes):
+    """(start, body) of each ssh.com block in linear time (a lazy regex rescans the rest of
+    the input for every BEGIN without an END: minutes for 1 MiB of them)."""
+    pos = 0
+    while True:
+        start = data.find(_SSHCOM_BEGIN, pos)
+        if start < 0:
+            return
+        end = data.find(_SSHCOM_END, start + len(_SSHCOM_BEGIN))
+        if end < 0:
+            return  # no END after this BEGIN: none after any later one either
+        yield start, data[start + len(_SSHCOM_BEGIN):end]
+        pos = end + len(_SSHCOM_END)
 _GPG_AGENT = re.compile(rb"^(?:Key: \((?:protected-)?private-key|\(11:private-key|\(21:protected-private-key)", re.M)
 _AGE = re.compile(rb"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}")
 _WIREGUARD = re.compile(rb"^\s*PrivateKey\s*=\s*([A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)\s*$", re.M)
@@ -333,8 +349,8 @@ def other_key_signals(data: bytes) -> list[Signal]:
             enc = m.group(3) != b"none"
             out.append(Signal("putty-private-key", True, f"PuTTY v{m.group(1).decode()} private key ({m.group(2).decode()}), "
                               f"{'encrypted' if enc else 'not encrypted'}", {"encrypted": enc, "version": int(m.group(1))}, m.start()))
-    for m in (_SSHCOM.finditer(data) if b"---- BEGIN SSH2" in data else ()):
-        _, body = _pem_body(re.sub(rb"^Comment:.*$", b"", m.group(1), flags=re.M))
+    for start, block in _sshcom_blocks(data):
+        _, body = _pem_body(re.sub(rb"^Comment:.*$", b"", block, flags=re.M))
         raw = _b64(body)
         if raw and raw[:4] == bytes.fromhex("3f6ff9eb") and len(raw) > 16:
             n = int.from_bytes(raw[8:12], "big")
@@ -343,7 +359,7 @@ def other_key_signals(data: bytes) -> list[Signal]:
             cipher = raw[keytype_end + 4:keytype_end + 4 + cn]
             enc = cipher != b"none"
             out.append(Signal("sshcom-private-key", True, f"ssh.com SSH2 private key, {'encrypted' if enc else 'not encrypted'}",
-                              {"encrypted": enc}, m.start()))
+                              {"encrypted": enc}, start))
     m = _GPG_AGENT.search(data[:4096]) if b"private-key" in data[:4096] else None
     if m:
         enc = b"protected-private-key" in m.group(0)

@@ -237,7 +237,7 @@ def read_system_env(root_fd: int) -> list[tuple[bytes, bytes]]:
         except OSError:
             continue
         try:
-            paths += [d + b"/" + n for n in sorted(os.listdir(dfd)) if n.endswith(b".sh")]
+            paths += [d + b"/" + os.fsencode(n) for n in sorted(os.listdir(dfd)) if n.endswith(".sh")]
         except OSError:
             pass
         finally:
