@@ -10,6 +10,23 @@ def as_bytes(path: str | bytes | os.PathLike) -> bytes:
     return os.fsencode(path)
 
 
+def as_path_list(value, what: str) -> list:
+    """One path (str, bytes, PathLike) as a list of one, or an iterable of paths; anything
+    else is a TypeError.  (A str is iterable: taken as letters it would name '/', 'e', 't' ...)"""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return [value]
+    if value is None:
+        return []
+    try:
+        items = list(value)
+    except TypeError:
+        raise TypeError(f"{what}: a path or an iterable of paths, not {type(value).__name__}") from None
+    for item in items:
+        if not isinstance(item, (str, bytes, os.PathLike)):
+            raise TypeError(f"{what}: every item must be a path (str, bytes or os.PathLike), not {type(item).__name__}")
+    return items
+
+
 def display(path: str | bytes | os.PathLike) -> str:
     """A printable form: UTF-8 as is, other bytes as \\xNN, control characters escaped."""
     raw = os.fsencode(path)

@@ -54,8 +54,10 @@ class _Root:
     """Read-only access to files inside the root (symlinks clamped to it)."""
 
     def __init__(self, root: bytes):
+        from scrub.discover.scan import open_root
+
         self.path = root
-        self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.fd = open_root(root)
 
     def close(self):
         os.close(self.fd)
@@ -175,6 +177,10 @@ def _root_locked(r: _Root) -> Check:
     c = Check("root-locked", 3, "the root account is locked and no account has an empty password")
     shadow = r.read("/etc/shadow")
     if shadow is None:
+        if not r.exists("/etc/shadow"):  # missing is not unreadable: say which
+            c.status, c.evidence = "warn", ["/etc/shadow is missing: passwords cannot be checked"]
+            c.fix = "Check that the image is complete (`pwconv` creates /etc/shadow from /etc/passwd)."
+            return c
         c.status, c.evidence = "warn", ["/etc/shadow cannot be read (run as root)"]
         c.fix = "Run the audit as root."
         return c

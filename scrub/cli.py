@@ -306,8 +306,10 @@ def _cmd_scan(args) -> int:
 
     try:
         report = scan(args.root, deep=args.deep, classes=args.classes)
+    except ScrubError:
+        raise  # RootNotFound, NotASystemRoot: their own words
     except OSError as exc:
-        raise ScrubError(f"cannot scan: {exc.strerror}", path=args.root) from None
+        raise ScrubError(f"cannot scan: {exc.strerror or exc}", path=args.root) from None
     code = ExitCode.FINDINGS if report.counted() or report.errors else ExitCode.OK
     if args.json:
         print(envelope("scan", "findings" if code else "ok", code, report.to_json(),
@@ -388,8 +390,10 @@ def _cmd_histories(args) -> int:
         else:
             report = H.histories(args.root, dry_run=args.dry_run, truncate=args.truncate, strict=args.strict,
                                  engine=args.engine)
+    except ScrubError:
+        raise  # RootNotFound, NotASystemRoot: their own words
     except OSError as exc:
-        raise ScrubError(f"cannot read the root: {exc.strerror}", path=args.root) from None
+        raise ScrubError(f"cannot read the root: {exc.strerror or exc}", path=args.root) from None
     statuses = {i.status for i in report.items}
     if args.check:  # a place that could not be looked at is never "clean"
         code = ExitCode.FINDINGS if report.remaining or report.errors else ExitCode.OK
@@ -495,8 +499,10 @@ def _cmd_manifest(args) -> int:
     try:
         em = manifest(args.root, args.format, classes=tuple(args.classes or DEFAULT_CLASSES), add=args.add, dirs=args.dirs,
                       widen=args.widen, deep=args.deep)
+    except ScrubError:
+        raise  # RootNotFound, NotASystemRoot: their own words
     except OSError as exc:
-        raise ScrubError(f"cannot scan: {exc.strerror}", path=args.root) from None
+        raise ScrubError(f"cannot scan: {exc.strerror or exc}", path=args.root) from None
     code = ExitCode.FINDINGS if em.refused else ExitCode.OK
     data = em.data
     if args.format == "json":
@@ -547,8 +553,10 @@ def _cmd_audit(args) -> int:
 
     try:
         report = audit(args.root)
+    except ScrubError:
+        raise  # RootNotFound, NotASystemRoot: their own words
     except OSError as exc:
-        raise ScrubError(f"cannot audit: {exc.strerror}", path=args.root) from None
+        raise ScrubError(f"cannot audit: {exc.strerror or exc}", path=args.root) from None
     code = ExitCode.FINDINGS if report.failed and not args.exit_zero else ExitCode.OK
     if args.json:
         print(envelope("audit", "fail" if report.failed else "ok", code, report.to_json(),
@@ -632,14 +640,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     try:
-        return args.func(args)
-    except ScrubError as exc:
-        if getattr(args, "json", False):
-            print(envelope(args.command, "error", ExitCode.USAGE, None,
-                           [{"code": type(exc).__name__, "message": str(exc)}]))
-        else:
-            print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+        try:
+            return args.func(args)
+        except ScrubError as exc:
+            if getattr(args, "json", False):
+                print(envelope(args.command, "error", ExitCode.USAGE, None,
+                               [{"code": type(exc).__name__, "message": str(exc)}]))
+            else:
+                print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+            return ExitCode.USAGE
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:

@@ -17,7 +17,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from scrub._paths import display, to_json
+from scrub._paths import as_path_list, display, to_json
 
 FORMATS = ("ec2-bundle-vol", "rsync", "tar", "mksquashfs", "json")
 WHITESPACE = b" \t\n\v\f\r"  # C isspace(): what tar strips at a line's end and mksquashfs at its start
@@ -188,22 +188,6 @@ def manual_entries(paths, cls: str = "manual", *, root: bytes = b"/") -> tuple[l
         entries.append(Entry(path, cls, "added by hand", directory=_is_dir(st)))
     return entries, refused
 
-
-def as_path_list(value, what: str) -> list:
-    """One path (str, bytes, PathLike) as a list of one, or an iterable of paths; anything
-    else is a TypeError.  (A str is iterable: taken as letters it would name '/', 'e', 't' ...)"""
-    if isinstance(value, (str, bytes, os.PathLike)):
-        return [value]
-    if value is None:
-        return []
-    try:
-        items = list(value)
-    except TypeError:
-        raise TypeError(f"{what}: a path or an iterable of paths, not {type(value).__name__}") from None
-    for item in items:
-        if not isinstance(item, (str, bytes, os.PathLike)):
-            raise TypeError(f"{what}: every item must be a path (str, bytes or os.PathLike), not {type(item).__name__}")
-    return items
 
 
 # ---------------------------------------------------------------------------------------
@@ -431,24 +415,12 @@ def manifest(root: str | bytes = "/", fmt: str = "json", *, classes=DEFAULT_CLAS
     """Scan ``root`` and emit an exclude manifest in ``fmt`` for what must not ship."""
     from scrub.discover import scan
 
-    classes = _class_list(classes)
+    from scrub.discover.catalog import class_list
+
+    classes = class_list(classes)
     added, refused = manual_entries(add, root=os.fsencode(root))
     report = scan(root, deep=deep, classes=tuple(set(classes) | {"history"}) if "history" in classes else classes)
     entries = entries_from_scan(report, classes=classes, dirs=dirs, root=os.fsencode(root)) + added
     em = emit(fmt, entries, root=os.fsencode(root), widen=widen)
     em.refused[:0] = refused
     return em
-
-
-def _class_list(classes) -> tuple[str, ...]:
-    from scrub.discover.catalog import CLASSES
-
-    if isinstance(classes, (str, bytes)):
-        raise TypeError(f"classes: an iterable of class names, not one string (write ({classes!r},))")
-    out = tuple(classes)
-    bad = [c for c in out if c not in CLASSES]
-    if bad:
-        from scrub.exceptions import UsageError
-
-        raise UsageError(f"unknown class {bad[0]!r} (one of {', '.join(CLASSES)})")
-    return out

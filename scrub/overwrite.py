@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from scrub import _linux
 from scrub._native import CHUNK, Control, Engine, RangeOutcome, aligned_buffer, engine as pick_engine
-from scrub._paths import as_bytes, display
+from scrub._paths import as_bytes, as_path_list, display
 from scrub.exceptions import Interrupted, UsageError
 from scrub.results import PassRecord, Progress, ShredResult
 from scrub.schemes import Pass, Scheme, lookup, shred_passes
@@ -237,6 +237,8 @@ class Shredder:
         return ShredResult(as_bytes(path), engine=self.opts.engine.describe())
 
     def path(self, path, result: ShredResult | None = None) -> ShredResult:
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            raise TypeError(f"path: one path (str, bytes or os.PathLike), not {type(path).__name__}; use shred() for many")
         result = result or self.new_result(path)
         raw = as_bytes(path)
         parent, name = os.path.split(raw.rstrip(b"/") if raw != b"/" else raw)
@@ -317,7 +319,7 @@ def open_directory(path: bytes) -> int:
 
 
 def shred(
-    paths: Iterable[str | bytes | os.PathLike],
+    paths: str | bytes | os.PathLike | Iterable[str | bytes | os.PathLike],
     *,
     scheme: str | Scheme | None = None,
     iterations: int | None = None,
@@ -354,7 +356,7 @@ def shred(
     Raises :class:`scrub.UsageError` for bad arguments and :class:`scrub.Interrupted`
     (carrying the results so far) on Ctrl-C; everything per path is in its result.
     """
-    paths = [as_bytes(p) for p in paths]
+    paths = [as_bytes(p) for p in as_path_list(paths, "paths")]  # one path is one path, not its letters
     results: list[ShredResult] = []
     with Shredder(scheme=scheme, iterations=iterations, zero=zero, remove=remove, exact=exact, size=size, force=force,
                   allow_hardlinks=allow_hardlinks, devices=devices, verify=verify, direct=direct,

@@ -23,6 +23,22 @@ ANY_TOKEN = ("aws-access-key", "aws-secret-key", "github-token", "gitlab-token",
              "docker-auth", "netrc-password") + ANY_PRIVATE_KEY
 
 
+def class_list(classes) -> tuple[str, ...]:
+    """Class names from a caller: an iterable of known names (one string is an error, not
+    its letters); None means every class."""
+    if classes is None:
+        return CLASSES
+    if isinstance(classes, (str, bytes)):
+        raise TypeError(f"classes: an iterable of class names, not one string (write ({classes!r},))")
+    out = tuple(classes)
+    bad = [c for c in out if c not in CLASSES]
+    if bad:
+        from scrub.exceptions import UsageError
+
+        raise UsageError(f"unknown class {bad[0]!r} (one of {', '.join(CLASSES)})")
+    return out
+
+
 @dataclass(frozen=True)
 class Entry:
     id: str

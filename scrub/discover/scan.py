@@ -252,7 +252,7 @@ class Scanner:
     def __init__(self, root: str | bytes = "/", *, deep: bool = False, classes=None, entries=None, system: bool = True):
         self.root = os.fsencode(root)
         self.deep = deep
-        self.classes = set(classes or catalog.CLASSES)
+        self.classes = set(catalog.class_list(classes))
         self.entries = tuple(entries) if entries is not None else catalog.HISTORIES + catalog.CREDENTIALS
         self.system = system
         self.report = ScanReport(self.root, deep)
