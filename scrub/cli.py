@@ -113,7 +113,7 @@ def _cmd_shred(args) -> int:
             print(envelope("shred", "ok", 0, {"schemes": _schemes_json()}))
         else:
             for s in schemes.SCHEMES:
-                print(f"{s.id:<11} {len(s.passes):>2} passes  {s.name}: {' '.join(p.label for p in s.passes)}")
+                print(f"{s.id:<11} {plural(len(s.passes), 'pass', 'passes'):>9}  {s.name}: {' '.join(p.label for p in s.passes)}")
             print("pattern:HEX  1 pass    a custom pattern of 1 to 16 bytes")
         return ExitCode.OK
     if not args.paths:
@@ -345,7 +345,7 @@ def _print_scan(report) -> None:
     line += f" for {len(report.users)} users, {report.entries} entries walked, {report.classified} files read, {report.seconds:.2f} s"
     print(line)
     if report.partial:
-        print(f"partial: {len(report.errors)} place(s) could not be read:", file=sys.stderr)
+        print(f"partial: {plural(len(report.errors), 'place')} could not be read:", file=sys.stderr)
         for p, m in report.errors[:20]:
             print(f"  {display(p)}: {m}", file=sys.stderr)
     for p, why in report.skipped:
@@ -415,6 +415,17 @@ _DONE_WORDS = {"erase": "erased", "truncate": "overwritten and truncated", "remo
                "keep-link": "left alone"}
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _dry_word(item) -> str:
+    """What a dry run would do with an item, in the words of the summary."""
+    if item.status == "planned":
+        return {"erase": "to erase", "truncate": "to truncate", "remove-link": "links to remove"}.get(item.action, "to erase")
+    return "to skip"
+
+
 def _print_histories(report) -> None:
     what = {"erase": "overwrite (3 random passes, verified), then remove", "truncate": "overwrite, then truncate in place",
             "dry-run": "dry run: nothing is changed", "check": "check: read-only"}[report.mode]
@@ -425,7 +436,7 @@ def _print_histories(report) -> None:
     for user, items in by_user.items():
         done = [i for i in items if i.status == "done" and i.action in ("erase", "truncate")]
         nbytes = sum(i.size for i in done)
-        print(f"{user}: {len(done)} erased ({nbytes} bytes)" if report.mode in ("erase", "truncate") else f"{user}:")
+        print(f"{user}: {len(done)} erased ({plural(nbytes, 'byte')})" if report.mode in ("erase", "truncate") else f"{user}:")
         for i in items:
             if report.mode == "check":
                 state = "still there" if i in report.remaining else i.reason
@@ -455,16 +466,17 @@ def _print_histories(report) -> None:
     if storage:
         print("storage: copies of erased files may survive; before the image is taken:")
         for e in storage:
-            print(f"  [{e['severity']}] {e['id']} ({e['layer']}), {e['files']} file(s): {e['survives']}")
+            print(f"  [{e['severity']}] {e['id']} ({e['layer']}), {plural(e['files'], 'file')}: {e['survives']}")
             print(f"      do: {e['remedy']}")
     n = len(report.items)
     if report.mode == "check":
         left = len(report.remaining)
-        print(f"check: {'no history with content is left' if not left else f'{left} history file(s) with content left'}")
+        print(f"check: {'no history with content is left' if not left else plural(left, 'history file') + ' with content left'}")
     else:
         counts: dict = {}
         for i in report.items:
-            counts[i.status] = counts.get(i.status, 0) + 1
+            word = _dry_word(i) if report.mode == "dry-run" else i.status
+            counts[word] = counts.get(word, 0) + 1
         print("summary: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no history files found")
               + (f" of {n}" if n else "") + f"; live writers: {len(report.writers)}")
     for p, m in report.errors:

@@ -478,7 +478,7 @@ def _erase_dir(dirfd: int, name: bytes, item: Item, shredder: overwrite.Shredder
     item.size = sum(r.size for r in results)
     item.result = results[0] if len(results) == 1 else None
     item.status = "failed" if failed else "done"
-    item.reason = "; ".join(failed) or f"{len(results)} file(s) erased"
+    item.reason = "; ".join(failed) or (f"{len(results)} file erased" if len(results) == 1 else f"{len(results)} files erased")
 
 
 def check(root: str | bytes = "/") -> HistoriesReport:

@@ -472,8 +472,10 @@ def _open_in_dir(dirfd: int, name: bytes, opts: Options, result: ShredResult):
     result.kind = _kind(fst.st_mode)
     refusal = None
     if result.kind == "regular" and fst.st_nlink > 1 and not opts.allow_hardlinks:
+        # the override exists for shred only: a job with owner rules (histories) never offers it
         refusal = ("hardlinks", f"has {fst.st_nlink} hard links: other names keep this data reachable and "
-                   "would be overwritten too (use --allow-hardlinks to overwrite anyway)")
+                   "would be overwritten too" + (" (use --allow-hardlinks to overwrite anyway)" if opts.owners is None
+                                                 else "; left alone"))
     elif opts.owners is not None and fst.st_uid not in opts.owners:
         refusal = ("owner", f"owned by uid {fst.st_uid}, not by the home's owner or root: left alone")
     if refusal:

@@ -178,3 +178,37 @@ def test_class_means_only_these_classes_in_scan_and_manifest(tmp_path, capsys):
     main(["scan", "--root", str(root), "--class", "identity", "--json"])
     found = [f["path"] for f in json.loads(capsys.readouterr().out)["data"]["findings"]]
     assert found == ["/etc/machine-id"]
+
+
+# ---------------------------------------------------------------------------------------
+# 7. a dry run says what it would do; 8. no traceback from the clone's parent
+
+
+def test_dry_run_says_what_it_would_do(tmp_path, capsys):
+    root = fake_root(tmp_path)
+    (root / "home/alice/.bash_history").write_text("ls\n")
+    (root / "home/alice/.zsh_history").symlink_to("/dev/null")
+    assert main(["histories", "--root", str(root), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "summary: 1 to erase, 1 to skip of 2" in out and "planned" not in out and "1 done" not in out
+    assert (root / "home/alice/.bash_history").read_text() == "ls\n"
+    assert main(["histories", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "alice: 1 erased (3 bytes)" in out
+
+
+def test_no_traceback_when_the_clone_shadows_the_package(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "scrub").symlink_to(Path(__file__).resolve().parent.parent)  # the clone, named like the package
+    proc = subprocess.run([sys.executable, "-m", "scrub", "info"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr and proc.stdout.startswith("scrub ")
+
+
+def test_histories_never_suggests_a_flag_it_does_not_take(tmp_path, capsys):
+    root = fake_root(tmp_path)
+    os.link(root / "etc/passwd", root / "home/alice/.bash_history")
+    main(["histories", "--root", str(root)])
+    captured = capsys.readouterr()
+    assert "hard links" in captured.out and "--allow-hardlinks" not in captured.out + captured.err
