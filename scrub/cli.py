@@ -264,9 +264,17 @@ def _print_storage_report(r) -> None:
     print(f"{display(r.path)}")
     for e in r.errors:
         print(f"  error: {e}")
-    if r.mount is None:
+    if r.mount is None and r.fstype != "block device":
         return
-    print(f"  mount     {r.mount.mountpoint} ({r.fstype} on {r.mount.source})")
+    if r.mount is not None:
+        print(f"  mount     {r.mount.mountpoint} ({r.fstype} on {r.mount.source})")
+    else:
+        print(f"  device    {r.device} (the block device itself)")
+        for why in r.facts.get("in_use") or []:
+            print(f"  in use    {why}")
+        if r.facts.get("discard_max_bytes") not in (None, "0"):
+            print(f"  discard   advertised (discard_max_bytes={r.facts['discard_max_bytes']}): "
+                  "a discard is not an erasure (NIST SP 800-88); overwrite")
     fs = {k: r.facts.get(k) for k in ("journal", "data_mode", "reflink", "nodatacow", "compress", "profiles")
           if r.facts.get(k) not in (None, "", {}, [])}
     if fs:

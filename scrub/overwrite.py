@@ -452,6 +452,15 @@ def _open_in_dir(dirfd: int, name: bytes, opts: Options, result: ShredResult):
         result.fail(why[0], why[1], status="refused")
         return None
     flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    if stat.S_ISBLK(st.st_mode):
+        from scrub.storage.busy import device_users
+
+        users = device_users(st.st_rdev)
+        if users:
+            result.kind = "block"
+            result.fail("in-use", "the device is in use: " + "; ".join(users) + "; not touched", status="refused")
+            return None
+        flags |= os.O_EXCL  # on a block device: the kernel refuses it while a mount, swap, md/dm holds it
     try:
         try:
             fd = os.open(name, flags, dir_fd=dirfd)
@@ -467,7 +476,7 @@ def _open_in_dir(dirfd: int, name: bytes, opts: Options, result: ShredResult):
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     except OSError as exc:
         code, msg = _open_error(exc)
-        result.fail(code, msg, status="refused" if code in ("symlink", "special") else "failed", errno=exc.errno)
+        result.fail(code, msg, status="refused" if code in ("symlink", "special", "in-use") else "failed", errno=exc.errno)
         return None
     result.kind = _kind(fst.st_mode)
     refusal = None
@@ -513,6 +522,9 @@ def _refusal(mode: int, opts: Options) -> tuple[str, str] | None:
 
 
 def _open_error(exc: OSError) -> tuple[str, str]:
+    if exc.errno == E.EBUSY:
+        return "in-use", ("the device is busy: the kernel refused an exclusive open (a mount, swap, device-mapper, "
+                          "md or another exclusive opener holds it); not touched")
     if exc.errno == E.ELOOP:
         return "symlink", "is a symbolic link: not followed, its target was not touched"
     if exc.errno == E.ENXIO:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-TOOLS = ("losetup", "mount", "umount", "mkfs.ext4", "tune2fs", "mkfs.xfs", "mkfs.btrfs", "btrfs", "chattr")
+TOOLS = ("losetup", "mount", "umount", "mkfs.ext4", "tune2fs", "mkfs.xfs", "mkfs.btrfs", "btrfs", "chattr", "mkswap")
 
 
 def missing_requirements() -> list[str]:

@@ -7,6 +7,7 @@ so inspecting many files on one mount costs one FIEMAP and one GETFLAGS each.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 
 from scrub._paths import as_bytes, display, to_json
@@ -88,6 +89,9 @@ class Inspector:
 
     def inspect_fd(self, fd: int, path, *, _depth: int = 0) -> StorageReport:
         report = StorageReport(as_bytes(path))
+        st = os.fstat(fd)
+        if stat.S_ISBLK(st.st_mode):
+            return self._inspect_device(report, st)
         sx = _sys.statx_fd(fd)
         mount = self._mount_of(fd, sx)
         if mount is None:
@@ -105,6 +109,26 @@ class Inspector:
             upper = overlay_upper(mount)
             if upper:
                 report.findings += self._nested(os.path.join(upper, rel.lstrip("/")), "overlay upper", _depth)
+        report.findings += self.system_findings()
+        return report
+
+    def _inspect_device(self, report: StorageReport, st: os.stat_result) -> StorageReport:
+        """A block device is its own medium: its block stack and media findings (not the
+        devtmpfs node's), and what holds it (mounts, swap, holders) as facts."""
+        from scrub.storage.busy import device_users
+
+        d = dir_for_devnum(os.major(st.st_rdev), os.minor(st.st_rdev), sysfs=self.sysfs)
+        if d is None:
+            report.errors.append("no sysfs entry for this block device")
+            return report
+        walk = Walk(self.sysfs)
+        walk.walk(d)
+        report.device, report.layers, report.fstype = os.path.basename(d), list(walk.layers), "block device"
+        report.facts = {"in_use": device_users(st.st_rdev, procfs=self.procfs, sysfs=self.sysfs),
+                        "discard_max_bytes": _sys.cat(os.path.join(d, "queue", "discard_max_bytes"))}
+        report.findings = list(walk.findings)
+        for loop, backing in walk.backing_files:  # a loop device's medium is its backing file's storage
+            report.findings += self._nested(backing, f"{loop} backing file", 0)
         report.findings += self.system_findings()
         return report
 
