@@ -391,8 +391,10 @@ def _shred_at(dirfd: int, name: bytes, opts: Options, buffers, result: ShredResu
                 result.warn("storage", f"storage not fully inspected: {err}")
             if opts.progress:
                 opts.progress(Progress(path, "storage", findings=tuple(result.findings)))
-            if opts.strict and any(f.severity == "ineffective" for f in result.findings):
-                causes = ", ".join(sorted({f.id for f in result.findings if f.severity == "ineffective"}))
+            from scrub.storage.findings import refused_by_strict
+
+            if opts.strict and any(refused_by_strict(f) for f in result.findings):
+                causes = ", ".join(sorted({f.id for f in result.findings if refused_by_strict(f)}))
                 result.fail("strict", f"refused: an overwrite cannot reach every copy here ({causes})", status="refused")
                 return
         segments = _segments(fd, st, opts, result)

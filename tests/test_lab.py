@@ -162,3 +162,57 @@ def test_fscrypt_is_reported_as_mitigated_and_no_plaintext_reaches_the_disk(lab)
     subprocess.run(["sync"], check=True)
     lab.umount(mnt)
     assert L.count_marker(images, marker) == 0  # only ciphertext was ever written
+
+
+def _overlay_over_bind(lab, marker):
+    """An overlay whose lower layer is a bind mount; returns (merged, bind point, lower source, image)."""
+    mnt, images = lab.fs("ovl", "ext4")
+    src = mnt / "layer-src"
+    src.mkdir()
+    L.marker_file(src / "secret", marker)
+    (src / "other").write_bytes(b"x" * 4096)
+    bind = lab.dir / "lowerbind"
+    lab.mount(str(src), bind, options="bind")
+    for d in ("upper", "work"):
+        (mnt / d).mkdir()
+    merged = lab.mount("overlay", lab.dir / "merged", fstype="overlay",
+                       options=f"lowerdir={bind},upperdir={mnt}/upper,workdir={mnt}/work")
+    os.sync()
+    return merged, bind, images
+
+
+@pytest.mark.parametrize("gone", ["missing", "same-name"])
+def test_overlay_lower_layer_that_cannot_be_seen_is_not_safe(lab, gone):
+    """The bind mount under the overlay's lowerdir is lazily unmounted after the overlay is
+    mounted: the lowerdir string now names nothing (rmdir) or an empty directory with the same
+    name.  The lower layer still holds the data; scrub must not call the file safe."""
+    marker = L.new_marker()
+    merged, bind, images = _overlay_over_bind(lab, marker)
+    code, proc = cli("storage", "--json", str(merged / "secret"))
+    ids = {f["id"] for f in json.loads(proc.stdout)["data"]["reports"][0]["findings"]}
+    assert "overlay-lower" in ids  # visible: named
+    L.run("umount", "-l", str(bind))
+    lab.mounts.remove(bind)
+    if gone == "missing":
+        bind.rmdir()
+    else:
+        (bind / "secret").write_bytes(b"a different file with the same name\n")
+        os.chown(bind / "secret", 0, 0)
+    code, proc = cli("storage", "--json", str(merged / "other"))
+    [r] = json.loads(proc.stdout)["data"]["reports"]
+    ids = {f["id"] for f in r["findings"]}
+    assert "overlay-lower-unseen" in ids or "overlay-lower" in ids, r["findings"]
+    assert code == 1
+    code, proc = cli("shred", "--strict", "--json", "-n", "1", str(merged / "other"))
+    assert code == 3, proc.stdout + proc.stderr
+    assert L.count_marker(images, marker) > 0  # the lower layer still holds it
+
+
+def test_overlay_with_visible_proven_lower_layer_and_a_new_file_is_safe(lab):
+    marker = L.new_marker()
+    merged, bind, images = _overlay_over_bind(lab, marker)
+    (merged / "new").write_bytes(b"y" * 4096)  # only in the upper layer
+    code, proc = cli("storage", "--json", str(merged / "new"))
+    [r] = json.loads(proc.stdout)["data"]["reports"]
+    ids = {f["id"] for f in r["findings"]}
+    assert "overlay-lower-unseen" not in ids and "overlay-lower" not in ids, r["findings"]

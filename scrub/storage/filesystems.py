@@ -215,10 +215,15 @@ def file_findings(mount: Mount, fd: int, fs_facts: dict, layer: str, rel_path: s
         findings.append(Finding("network-fs", layer, {"fstype": fstype, "source": mount.source}))
     elif fstype.startswith("fuse") :
         findings.append(Finding("fuse", layer, {"fstype": fstype, "source": mount.source}))
-    elif fstype == "overlay" and rel_path is not None:
+    elif fstype == "overlay":
         for lower in overlay_lowers(mount):
-            if _sys.exists(os.path.join(lower, rel_path.lstrip("/"))):
+            if rel_path is not None and _sys.exists(os.path.join(lower, rel_path.lstrip("/"))):
                 findings.append(Finding("overlay-lower", layer, {"lowerdir": lower}, f"a copy is in {lower}"))
+            elif rel_path is None or not lower_is_layer(lower, mount):
+                # a lowerdir= string names a path in the mounter's view: here it may be missing (a chroot,
+                # a container, a lazily unmounted bind) or another directory with the same name
+                findings.append(Finding("overlay-lower-unseen", layer, {"lowerdir": lower},
+                                        f"{lower} cannot be shown to be this overlay's layer from here"))
 
     if ext.flags & FE_SHARED:
         findings.append(Finding("shared-extents", layer, {"extent_flags": ext.names()}))
@@ -255,6 +260,48 @@ def overlay_lowers(mount: Mount) -> list[str]:
         elif key in ("lowerdir+", "datadir+"):
             out.append(value)
     return [p for p in out if p]
+
+
+_LAYER_PROOF: dict[tuple[int, str], bool] = {}
+
+
+def lower_is_layer(lower: str, mount: Mount, *, sample: int = 300) -> bool:
+    """Whether the directory at ``lower`` is provably a lower layer of ``mount``: some file in
+    it shows through the overlay with its own inode number (overlayfs reports a lower file's
+    inode, its low bits with xino).  No proof (missing, empty, another directory that has the
+    same name, everything copied up) is False: the caller must not call that layer seen."""
+    key = (mount.mount_id, lower)
+    if key in _LAYER_PROOF:
+        return _LAYER_PROOF[key]
+    proven = False
+    if mount.root == "/":
+        queue, seen = [""], 0
+        while queue and not proven and seen < sample:
+            rel = queue.pop(0)
+            try:
+                with os.scandir(os.path.join(lower, rel) if rel else lower) as it:
+                    entries = list(it)
+            except OSError:
+                continue
+            for de in entries:
+                seen += 1
+                sub = os.path.join(rel, de.name) if rel else de.name
+                try:
+                    if de.is_dir(follow_symlinks=False):
+                        if rel.count("/") < 3:
+                            queue.append(sub)
+                        continue
+                    low = de.stat(follow_symlinks=False)
+                    merged = os.lstat(os.path.join(mount.mountpoint, sub))
+                except OSError:
+                    continue
+                if any(merged.st_ino & ((1 << bits) - 1) == low.st_ino for bits in range(64, 55, -1)):
+                    proven = True
+                    break
+                if seen >= sample:
+                    break
+    _LAYER_PROOF[key] = proven
+    return proven
 
 
 def overlay_upper(mount: Mount) -> str | None:

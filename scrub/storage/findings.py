@@ -84,6 +84,12 @@ CATALOG: dict[str, Spec] = {
         "the lower layer's copy, untouched by any write through the overlay",
         "Erase the file in the lower layer itself (often an image layer shared by other containers); "
         "a write through the overlay only changes the upper copy."),
+    "overlay-lower-unseen": Spec(
+        "uncertain", "overlayfs: a lower layer scrub cannot see or cannot prove is the layer",
+        "a copy of the file may be in that lower layer (a lowerdir path names a directory in the view of whoever "
+        "mounted the overlay: inside a chroot or container it may be missing, or another directory with the same name)",
+        "Inspect and erase the file in the lower layer from where it is visible (the host); treat the overlay as "
+        "keeping a copy until then."),
     "reflink-capable": Spec(
         "info", "the file system supports reflinks (XFS reflink=1, btrfs)",
         "nothing now; a reflinked copy made later would share blocks",
@@ -205,6 +211,16 @@ class Finding:
         return {"id": self.id, "severity": self.severity, "layer": self.layer, "title": self.spec.title,
                 "detail": self.detail, "survives": self.spec.survives, "remedy": self.spec.remedy,
                 "evidence": self.evidence}
+
+
+# Uncertain findings that --strict refuses all the same: a copy is likely and the place is
+# known, only not visible from here (unlike a virtual disk, which would make --strict refuse
+# every file of every VM).
+STRICT_REFUSES = frozenset({"overlay-lower-unseen"})
+
+
+def refused_by_strict(f: Finding) -> bool:
+    return f.severity == "ineffective" or f.id in STRICT_REFUSES
 
 
 def worst(findings) -> str | None:
