@@ -326,13 +326,89 @@ def emit_ec2_bundle_vol(entries: list[Entry], *, root: bytes = b"/", widen: bool
             out.widened.append((e, item, "; ".join(why) + ": '?' matches any one character there"))
         items.append(item)
         out.written.append(e)
+    if _ec2_command_length(items) > MAX_ARG_STRLEN:
+        items = _fold_for_length(out, items, root)
+    if _ec2_command_length(items) > MAX_ARG_STRLEN:
+        why = (f"the rsync command ec2-bundle-vol builds from this list would be about {_ec2_command_length(items)} bytes, "
+               f"over Linux's {MAX_ARG_STRLEN}-byte limit for one argument (MAX_ARG_STRLEN): the bundle would fail later "
+               "with 'Failed to execute'. Erase these files first (python -m scrub histories / shred), or bundle with "
+               "rsync or tar and their exclude files (--format rsync, --format tar)")
+        out.refused.extend((e, why) for e in out.written)
+        out.written, out.widened, items = [], [], []
     value = b",".join(items)
     out.data = value + b"\n"
     quoted = "'" + value.decode("utf-8", "surrogateescape") + "'" if value else "''"
-    out.command = (f"ec2-bundle-vol -k PK.pem -c CERT.pem -u ACCOUNT -v {shlex.quote(os.fsdecode(root))} "
+    try:
+        value.decode("utf-8")
+        locale = ""
+    except UnicodeDecodeError:  # ec2-bundle-vol's option parser aborts on such bytes under a UTF-8 locale
+        locale = "LC_ALL=C "
+        out.notes.append("Some names are not UTF-8: run ec2-bundle-vol with LC_ALL=C (under a UTF-8 locale its option "
+                         "parser stops with 'invalid byte sequence in UTF-8').")
+    out.command = (f"{locale}ec2-bundle-vol -k PK.pem -c CERT.pem -u ACCOUNT -v {shlex.quote(os.fsdecode(root))} "
                    f"-e {quoted} --batch")
     out.notes.extend(EC2_WARNINGS)
     return out
+
+
+MAX_ARG_STRLEN = 131072  # Linux: one argument (the sh -c command) at most 32 pages, NUL included
+_EC2_RSYNC_OVERHEAD = 2048  # rsync's own options, source and destination in ec2-bundle-vol's command
+_EC2_PER_ITEM = len(" --exclude ''")
+
+
+def _ec2_command_length(items: list[bytes]) -> int:
+    """An upper estimate of the rsync command ec2-bundle-vol runs through sh -c for these items."""
+    return _EC2_RSYNC_OVERHEAD + sum(len(i) + _EC2_PER_ITEM for i in items)
+
+
+def _fold_for_length(out: Emitted, items: list[bytes], root: bytes) -> list[bytes]:
+    """Replace the items of a directory all of whose entries are excluded by the directory
+    itself (exact: nothing else is left out), largest first, until the command fits."""
+    by_item = dict(zip(items, out.written, strict=True))
+    while _ec2_command_length(list(by_item)) > MAX_ARG_STRLEN:
+        parents: dict[bytes, list[bytes]] = {}
+        for item, e in by_item.items():
+            parent = b"/" + e.rel.rsplit(b"/", 1)[0] if b"/" in e.rel else None
+            if parent and item == b"/" + e.rel and parent.count(b"/") > 1:  # plain items only, never a top-level dir
+                parents.setdefault(parent, []).append(item)
+        best = None
+        for parent, kids in sorted(parents.items(), key=lambda kv: -len(kv[1])):
+            if len(kids) < 2 or any(c in _EC2_GLOB + b",'\n\r" for c in parent):  # only plain directory names
+                continue
+            names = _listdir_in_root(root, parent)
+            if names is not None and {parent + b"/" + n for n in names} == set(kids):
+                best = parent
+                break
+        if best is None:
+            break
+        entry = Entry(best, by_item[parents[best][0]].cls, "a directory whose every entry is excluded", None, True)
+        for kid in parents[best]:
+            del by_item[kid]
+        by_item[_escape(best, _EC2_GLOB)] = entry
+        out.notes.append(f"{display(best)}: excluded as a whole directory (every entry in it is on the list) to keep "
+                         "ec2-bundle-vol's command under 128 KiB")
+    out.written = list(by_item.values())
+    return list(by_item)
+
+
+def _listdir_in_root(root: bytes, path: bytes) -> list[bytes] | None:
+    from scrub.discover import safefs
+
+    parts = [p for p in path.split(b"/") if p]
+    try:
+        fd = os.open(root, safefs.O_DIR & ~os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        for part in parts:
+            nxt = os.open(part, safefs.O_DIR, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        return [os.fsencode(n) for n in os.listdir(fd)]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _has_wildcard(item: bytes) -> bool:

@@ -257,3 +257,43 @@ def test_from_a_scan_with_directory_folding_and_the_cli(tmp_path, capsys):
     entries = {e["path"]: e for e in doc["data"]["entries"]}
     assert entries["/home/alice/.bash_history"]["formats"]["tar"] == "exact"
     assert any("path_b64" in e for e in doc["data"]["entries"]) and "EBS" in doc["data"]["limits"]
+
+
+def test_ec2_bundle_vol_list_past_the_argument_limit_folds_or_refuses(tmp_path, capsys):
+    """ec2-bundle-vol runs rsync through sh -c: one argument, at most 128 KiB.  Many files in
+    one directory fold into that directory (exact: every entry is excluded); many files in
+    directories that also hold other files cannot fold, and the list is refused (exit 1), never
+    written too long for the bundle to run."""
+    from scrub.manifest import MAX_ARG_STRLEN
+
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/passwd").write_text("alice:x:1000:1000::/home/alice:/bin/bash\n")
+    hist = root / "home/alice/.local/share/xonsh/history_json"
+    hist.mkdir(parents=True)
+    names = [f"{'x' * 90}{k:05d}.json" for k in range(2000)]
+    for n in names:
+        (hist / n).write_text('{"cmds": ["ls"]}\n')
+    paths = [f"/home/alice/.local/share/xonsh/history_json/{n}" for n in names]
+    entries, refused = manual_entries(paths, root=os.fsencode(root))
+    assert not refused
+    em = emit("ec2-bundle-vol", entries, root=os.fsencode(root))
+    assert em.data.strip() == b"/home/alice/.local/share/xonsh/history_json" and not em.refused
+    assert any("whole directory" in n for n in em.notes)
+    (hist / "keep.txt").write_text("not excluded\n")  # now the directory cannot be excluded exactly
+    em = emit("ec2-bundle-vol", entries, root=os.fsencode(root))
+    assert em.data.strip() == b"" and len(em.refused) == len(entries)
+    assert "MAX_ARG_STRLEN" in em.refused[0][1] and "--format rsync" in em.refused[0][1]
+    small = emit("ec2-bundle-vol", entries[:50], root=os.fsencode(root))
+    assert len(small.data) < MAX_ARG_STRLEN and len(small.written) == 50
+
+
+def test_ec2_bundle_vol_non_utf8_names_need_lc_all_c(tmp_path):
+    root = tmp_path / "root"
+    (root / "srv").mkdir(parents=True)
+    (root / os.fsdecode(b"srv/caf\xe9")).write_text("x")
+    entries, _ = manual_entries([b"/srv/caf\xe9"], root=os.fsencode(root))
+    em = emit("ec2-bundle-vol", entries, root=os.fsencode(root))
+    assert em.command.startswith("LC_ALL=C ec2-bundle-vol") and any("LC_ALL=C" in n for n in em.notes)
+    plain, _ = manual_entries([b"/srv"], root=os.fsencode(root))
+    assert emit("ec2-bundle-vol", plain, root=os.fsencode(root)).command.startswith("ec2-bundle-vol")
