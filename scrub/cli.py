@@ -149,26 +149,35 @@ def _cmd_shred(args) -> int:
     return code
 
 
-def _print_findings(name: str, findings) -> None:
-    """Storage findings for a file, on stderr, before its overwrite starts (info is left to
-    `python -m scrub storage`)."""
+# Findings about one file (its extents, its layer copy); the others hold for a whole mount or
+# device and are said once per run in text output (JSON keeps every finding on every file).
+FILE_SCOPED = frozenset({"overlay-lower", "shared-extents", "btrfs-inline", "ext4-inline-journal", "ext4-file-journal",
+                         "compressed", "fscrypt"})
+
+
+def _print_findings(name: str, findings, said: set | None = None) -> None:
+    """Storage findings on stderr, before the overwrite starts, each line starting
+    ``PROG: storage:`` so that scripts tell them from shred's own messages; a finding about a
+    mount or device is said once per run (``said`` remembers), one about the file names it.
+    Info findings are left to `python -m scrub storage`."""
+    said = said if said is not None else set()
     for f in findings:
         if f.severity == "info":
             continue
-        print(f"{PROG} shred: {name}: storage {f.severity}: {f.summary}", file=sys.stderr)
-        print(f"{PROG} shred: {name}:   survives: {f.spec.survives}; do: {f.remedy}", file=sys.stderr)
+        scoped = f.id in FILE_SCOPED
+        key = (f.id, f.layer, name if scoped else "")
+        if key in said:
+            continue
+        said.add(key)
+        where = f"{name}: " if scoped else ""
+        print(f"{PROG}: storage: {where}{f.severity}: {f.summary}", file=sys.stderr)
+        print(f"{PROG}: storage: {where}  survives: {f.spec.survives}; do: {f.remedy}", file=sys.stderr)
 
 
 def _print_shred_result(r) -> None:
+    """Nothing on success (as GNU shred: -v and --json say more); errors and warnings on stderr."""
     name = display(r.path)
-    if r.ok:
-        what = f"overwritten, {len(r.passes)} pass{'es' if len(r.passes) != 1 else ''} of {r.length} bytes"
-        if r.verify != "none":
-            what += f", verify {r.verify}"
-        if r.removed:
-            what += ", removed"
-        print(f"{name}: {what}")
-    else:
+    if not r.ok:
         for e in r.errors:
             print(f"{PROG} shred: {name}: {e.message}", file=sys.stderr)
     for w in r.warnings:
@@ -180,6 +189,7 @@ class _Reporter:
 
     def __init__(self, verbose: bool, interactive: bool, show_findings: bool = True):
         self.verbose, self.interactive, self.show_findings = verbose, interactive, show_findings
+        self.said: set = set()  # storage findings already said in this run
         self.shown = False
         self.started = time.monotonic()
 
@@ -187,7 +197,7 @@ class _Reporter:
         name = display(ev.path)
         if ev.event == "storage" and self.show_findings:
             self.clear()
-            _print_findings(name, ev.findings)
+            _print_findings(name, ev.findings, self.said)
         elif ev.event == "pass":
             self.started = time.monotonic()
             if self.verbose:
