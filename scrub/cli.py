@@ -98,6 +98,9 @@ def _add_shred(sub) -> None:
                    help="refuse (exit 3) files whose storage keeps a copy that an overwrite cannot reach")
     p.add_argument("--list-schemes", action="store_true", help="list the schemes and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="report every pass on stderr")
+    p.add_argument("--progress", choices=("auto", "tty", "plain", "none"), default="auto",
+                   help="progress on stderr: a rewritten line on a terminal (auto: when stderr is one and TERM is not "
+                   "dumb), a plain line every 10 s for logs, or none")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.set_defaults(func=_cmd_shred)
 
@@ -120,7 +123,8 @@ def _cmd_shred(args) -> int:
         raise scrub.UsageError("missing file operand")
     remove = args.remove or ("wipe" if args.remove_u else None)
     size = parse_size(args.size) if args.size is not None else None
-    reporter = _Reporter(args.verbose, interactive=sys.stderr.isatty() and not args.json, show_findings=not args.json)
+    mode = "none" if args.json and args.progress == "auto" else _progress_mode(args.progress)
+    reporter = _Reporter(args.verbose, mode=mode, show_findings=not args.json)
     try:
         results = scrub.shred(
             args.paths, scheme=args.scheme, iterations=args.iterations, zero=args.zero, remove=remove,
@@ -184,14 +188,27 @@ def _print_shred_result(r) -> None:
         print(f"{PROG} shred: {name}: warning: {w.message}", file=sys.stderr)
 
 
-class _Reporter:
-    """Progress on a TTY (one rewritten line on stderr) and, with -v, a line per pass."""
+def _progress_mode(asked: str) -> str:
+    if asked != "auto":
+        return asked
+    return "tty" if sys.stderr.isatty() and os.environ.get("TERM", "") not in ("", "dumb") else "none"
 
-    def __init__(self, verbose: bool, interactive: bool, show_findings: bool = True):
-        self.verbose, self.interactive, self.show_findings = verbose, interactive, show_findings
+
+class _Reporter:
+    """Progress on stderr: on a terminal one rewritten line through write, sync and verify;
+    ``plain`` a line every PLAIN_EVERY seconds and at each phase for logs (Packer, SSM, CI),
+    never an escape code; with -v a line per pass."""
+
+    PLAIN_EVERY = 10.0
+
+    def __init__(self, verbose: bool, mode: str = "none", show_findings: bool = True):
+        self.verbose, self.mode, self.show_findings = verbose, mode, show_findings
+        self.interactive = mode == "tty"
         self.said: set = set()  # storage findings already said in this run
         self.shown = False
         self.started = time.monotonic()
+        self.last_plain = 0.0
+        self.phase = ""
 
     def __call__(self, ev: Progress) -> None:
         name = display(ev.path)
@@ -200,6 +217,7 @@ class _Reporter:
             _print_findings(name, ev.findings, self.said)
         elif ev.event == "pass":
             self.started = time.monotonic()
+            self.phase = "write"
             if self.verbose:
                 self.clear()
                 print(f"{PROG} shred: {name}: pass {ev.pass_number}/{ev.passes} ({ev.label})...", file=sys.stderr)
@@ -209,15 +227,36 @@ class _Reporter:
         elif ev.event == "removed" and self.verbose:
             self.clear()
             print(f"{PROG} shred: {name}: removed", file=sys.stderr)
-        elif ev.event == "bytes" and self.interactive and ev.total:
-            elapsed = max(time.monotonic() - self.started, 1e-6)
-            rate = ev.done / elapsed  # average rate over the pass: a steadier ETA than the last tick
-            eta = (ev.total - ev.done) / rate if rate else 0
-            line = (f"{name}: pass {ev.pass_number}/{ev.passes} ({ev.label}) {_human(ev.done)}/{_human(ev.total)}"
-                    f" {_human(rate)}/s ETA {int(eta) // 60}:{int(eta) % 60:02d}")
-            sys.stderr.write("\r" + line[:200] + "\033[K")
+        elif ev.event in ("bytes", "sync", "verify") and ev.total:
+            if ev.event != self.phase and ev.event in ("sync", "verify"):
+                self.started = time.monotonic()  # each phase has its own rate and ETA
+                self.phase = ev.event
+                self._plain(name, ev, force=True)
+            self._line(name, ev)
+
+    def _text(self, name: str, ev: Progress) -> str:
+        what = {"bytes": "", "sync": " syncing", "verify": " verifying"}[ev.event]
+        head = f"{name}: pass {ev.pass_number}/{ev.passes} ({ev.label}){what}"
+        if ev.event == "sync":
+            return f"{head}: waiting for the device ({_human(ev.done)} written)"
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = ev.done / elapsed  # average rate over the phase: a steadier ETA than the last tick
+        eta = (ev.total - ev.done) / rate if rate else 0
+        return f"{head} {_human(ev.done)}/{_human(ev.total)} {_human(rate)}/s ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+
+    def _line(self, name: str, ev: Progress) -> None:
+        if self.interactive:
+            sys.stderr.write("\r" + self._text(name, ev)[:200] + "\033[K")
             sys.stderr.flush()
             self.shown = True
+        elif self.mode == "plain":
+            self._plain(name, ev)
+
+    def _plain(self, name: str, ev: Progress, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.mode == "plain" and (force or now - self.last_plain >= self.PLAIN_EVERY):
+            self.last_plain = now
+            print(f"{PROG} shred: {self._text(name, ev)}", file=sys.stderr, flush=True)
 
     def clear(self) -> None:
         if self.shown:

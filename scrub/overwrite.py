@@ -632,7 +632,8 @@ def _run_small(fd, length: int, opts: Options, buffers, result: ShredResult) -> 
         source = "pattern" if not p.random else eng.keystream_algorithm
         done = number <= out.done
         result.passes.append(PassRecord(number, p.label, source, length if done else 0, out.synced[number - 1],
-                                        out.verified[number - 1], each if done else 0.0))
+                                        out.verified[number - 1], each if done else 0.0,
+                                        write_seconds=each if done else 0.0))  # one engine call: not split
     if out.stage == 4:
         k = next(i for i, v in enumerate(out.verified) if v is False)
         result.verify = "failed"
@@ -679,11 +680,18 @@ def _run_passes(fd, segments, opts: Options, buffers, result: ShredResult) -> bo
                         result.warn("direct-io", "O_DIRECT refused by the kernel here; buffered I/O used")
                     if not _judge_write(out, result):
                         return False
-                if not _sync(fd, result):
+                t_sync = time.monotonic()
+                rec.write_seconds += t_sync - t0 - rec.sync_seconds - rec.write_seconds
+                _emit(opts, result, "sync", number, npass, p.label, rec.bytes, result.length)
+                ok_sync = _sync(fd, result)
+                rec.sync_seconds += time.monotonic() - t_sync
+                if not ok_sync:
                     return False
             rec.synced = True
             if verify_this:
+                t_verify = time.monotonic()
                 ok = _verify(fd, segments, p, keystream, rs_start, opts, buffers, result, number, npass)
+                rec.verify_seconds = time.monotonic() - t_verify
                 rec.verified = ok
                 if ok is False:
                     result.verify = "failed"
@@ -859,7 +867,9 @@ def _verify(fd, segments, p: Pass, keystream, rs_start, opts: Options, buffers, 
                 ctl = eng.control()
                 source, chunk = _source_for(p, keystream, off, buffers)
                 check = partial(eng.verify_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl)
-                out = _in_worker(ctl, check, lambda done: None, small=n <= chunk)
+                base = done_before
+                out = _in_worker(ctl, check, lambda done: _emit(opts, result, "verify", number, npass, p.label, base + done,
+                                                                result.length), small=n <= chunk)
             if out.error == E.ECANCELED:
                 raise KeyboardInterrupt
             if out.mismatch:

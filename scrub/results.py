@@ -34,10 +34,20 @@ class PassRecord:
     bytes: int = 0
     synced: bool = False
     verified: bool | None = None  # None: not read back
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole pass: write + sync + verify
+    write_seconds: float = 0.0
+    sync_seconds: float = 0.0
+    verify_seconds: float = 0.0
 
     def to_json(self) -> dict:
-        return dict(self.__dict__)
+        doc = dict(self.__dict__)
+        for k in ("seconds", "write_seconds", "sync_seconds", "verify_seconds"):
+            doc[k] = round(doc[k], 6)
+        mib = self.bytes / (1 << 20)
+        # write MiB/s counts the sync too: a write is done when the device has it
+        doc["write_mib_s"] = round(mib / (self.write_seconds + self.sync_seconds), 1) if self.write_seconds + self.sync_seconds else None
+        doc["verify_mib_s"] = round(mib / self.verify_seconds, 1) if self.verify_seconds else None
+        return doc
 
 
 @dataclass

@@ -120,7 +120,7 @@ def test_progress_on_a_terminal(tmp_path):
             fh.write(b"\1" * (1 << 20))
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "scrub", "shred", "--no-storage", "--buffered", "-n", "3", str(f)],
-                            stdout=subprocess.PIPE, stderr=slave)
+                            stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "TERM": "xterm"})
     os.close(slave)
     chunks = []
     while True:
@@ -137,3 +137,47 @@ def test_progress_on_a_terminal(tmp_path):
     assert proc.returncode == 0
     assert "\r" in text and "pass 1/3 (random)" in text and "ETA" in text
     assert "MiB/s" in text or "GiB/s" in text
+
+
+def _big(tmp_path, mib=128):
+    f = tmp_path / "big"
+    with open(f, "wb") as fh:
+        for _ in range(mib):
+            fh.write(b"\1" * (1 << 20))
+    return f
+
+
+def test_progress_plain_for_logs_and_no_escapes_for_dumb_terminals(tmp_path, monkeypatch, capsys):
+    """--progress=plain: lines (no CR, no escape) at each phase, write, sync and verify; a
+    terminal with TERM=dumb gets no escape codes by default; JSON gives each phase's seconds."""
+    import pty
+
+    from scrub import cli as cli_module
+
+    f = _big(tmp_path, 64)
+    monkeypatch.setattr(cli_module._Reporter, "PLAIN_EVERY", 0.0)
+    assert main(["shred", "--no-storage", "-n", "1", "--progress=plain", str(f)]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "\x1b" not in err
+    assert "pass 1/1 (random) syncing" in err and "pass 1/1 (random) verifying" in err and "MiB" in err
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "scrub", "shred", "--no-storage", "-n", "1", str(f)],
+                            stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "TERM": "dumb"})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0 and b"\x1b" not in b"".join(chunks) and b"\r" not in b"".join(chunks).replace(b"\r\n", b"")
+    code, doc = run_json(capsys, "shred", "--no-storage", "-n", "1", "--json", str(f))
+    [p] = doc["data"]["results"][0]["passes"]
+    assert p["write_seconds"] > 0 and p["sync_seconds"] >= 0 and p["verify_seconds"] > 0
+    assert p["write_mib_s"] > 0 and p["verify_mib_s"] > 0
+    assert abs(p["seconds"] - (p["write_seconds"] + p["sync_seconds"] + p["verify_seconds"])) < 0.05
