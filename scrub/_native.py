@@ -34,11 +34,19 @@ def check_build(module) -> str | None:
     return None
 
 
+NOT_BUILT = ("the C extension was not built (no C compiler or no Python headers when scrub was installed): scrub "
+             "runs on its pure-Python engine, with the same behaviour and slower; to build it, install gcc and the "
+             "Python headers (Debian/Ubuntu: apt install gcc python3-dev) and reinstall scrub")
+
 try:
+    import importlib.util
+
+    if importlib.util.find_spec("scrub._scrub_cffi") is None:  # look first: a failed import says "circular import"
+        raise ModuleNotFoundError(NOT_BUILT)
     from scrub import _scrub_cffi
-except ImportError as exc:  # no compiler at install time, or not built yet
+except ImportError as exc:  # no compiler at install time, or a build that cannot load here
     _scrub_cffi = None
-    UNAVAILABLE_REASON: str | None = f"compiled engine not built ({exc})"
+    UNAVAILABLE_REASON: str | None = NOT_BUILT if str(exc) == NOT_BUILT else f"the C extension cannot be loaded: {exc}"
 else:
     UNAVAILABLE_REASON = check_build(_scrub_cffi)
     if UNAVAILABLE_REASON:

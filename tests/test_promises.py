@@ -212,3 +212,32 @@ def test_histories_never_suggests_a_flag_it_does_not_take(tmp_path, capsys):
     main(["histories", "--root", str(root)])
     captured = capsys.readouterr()
     assert "hard links" in captured.out and "--allow-hardlinks" not in captured.out + captured.err
+
+
+def test_without_a_compiler_the_install_works_and_info_says_why(tmp_path):
+    """A venv whose gcc exits 127: pip install succeeds, scrub runs on the Python engine and
+    `info` says in plain words that the C extension was not built (not a circular import)."""
+    import shutil
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parent.parent
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for cc in ("gcc", "cc", "x86_64-linux-gnu-gcc", "aarch64-linux-gnu-gcc"):
+        (fake / cc).write_text("#!/bin/sh\nexit 127\n")
+        (fake / cc).chmod(0o755)
+    copy = tmp_path / "src"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns(".venv", ".git", "*.so", "build", "dist", "*.egg-info",
+                                                             "__pycache__", ".hypothesis", ".pytest_cache"))
+    venv = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "CC": str(fake / "gcc")}
+    proc = subprocess.run([str(venv / "bin/pip"), "install", "-q", str(copy)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    info = subprocess.run([str(venv / "bin/python"), "-I", "-m", "scrub", "info"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert info.returncode == 0, info.stderr
+    assert "python fallback" in info.stdout and "the C extension was not built" in info.stdout
+    assert "circular" not in info.stdout
