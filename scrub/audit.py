@@ -212,7 +212,7 @@ def _host_keys(r: _Root) -> Check:
     keys = sorted(set(keys))
     if keys:
         c.status, c.evidence = "fail", keys
-        c.fix = ("`shred -u /etc/ssh/ssh_host_*` (python -m scrub shred -u ...): cloud-init regenerates host keys at "
+        c.fix = ("`shred -u /etc/ssh/ssh_host_*` (python3 -m scrub shred -u ...): cloud-init regenerates host keys at "
                  "first boot (ssh_deletekeys, on by default), as do sshd-keygen units.")
     else:
         c.evidence = ["none"]
@@ -337,12 +337,12 @@ def audit(root: str | bytes = "/") -> AuditReport:
             _keys_at_boot(r, cfg),
             _use_dns(cfg),
             _paths_check("authorized-keys", 7, "no authorized_keys in any home", grants,
-                         "Remove them (`python -m scrub shred -u PATH`); keys are installed at boot (check 5)."),
+                         "Remove them (`python3 -m scrub shred -u PATH`); keys are installed at boot (check 5)."),
             _paths_check("histories", 8, "no shell or application histories", histories,
-                         "As the very last step: `exec python -m scrub histories`, then `python -m scrub histories --check`."),
+                         "As the very last step: `exec python3 -m scrub histories`, then `python3 -m scrub histories --check`."),
             _paths_check("credentials", 9, "no credential stashes; the bundling key and certificate are off the volume",
-                         secrets, "Erase them (`python -m scrub shred -u PATH`) or exclude them from the bundle "
-                         "(`python -m scrub manifest`); keep pk-*.pem/cert-*.pem on instance store (/mnt)."
+                         secrets, "Erase them (`python3 -m scrub shred -u PATH`) or exclude them from the bundle "
+                         "(`python3 -m scrub manifest`); keep pk-*.pem/cert-*.pem on instance store (/mnt)."
                          + (" The bundling key or certificate is on the volume being bundled: "
                             + ", ".join(display(f.path) for f in on_volume) if on_volume else "")),
             _storage(root_b),

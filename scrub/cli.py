@@ -1,4 +1,4 @@
-"""``python -m scrub``: argparse front end.  One builder and one handler per subcommand;
+"""``python3 -m scrub``: argparse front end.  One builder and one handler per subcommand;
 errors become exit codes in one place (main)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from scrub.exceptions import Interrupted, ScrubError
 from scrub.overwrite import parse_size
 from scrub.results import Progress
 
-PROG = "python -m scrub"
+PROG = "python3 -m scrub"
 RESULT_VERSION = 1
 
 # Every byte that reaches a terminal may come from a file name, a file's content, a user name
@@ -163,7 +163,7 @@ def _print_findings(name: str, findings, said: set | None = None) -> None:
     """Storage findings on stderr, before the overwrite starts, each line starting
     ``PROG: storage:`` so that scripts tell them from shred's own messages; a finding about a
     mount or device is said once per run (``said`` remembers), one about the file names it.
-    Info findings are left to `python -m scrub storage`."""
+    Info findings are left to `python3 -m scrub storage`."""
     said = said if said is not None else set()
     for f in findings:
         if f.severity == "info":
@@ -425,7 +425,7 @@ def _add_histories(sub) -> None:
         "histories", help="erase every history file of every user (the last step before bundling)",
         description="Find every history file of every user (shells, REPLs, database clients, pagers, editors, "
         "network tools; XDG locations), overwrite it and remove it; say which processes will write one again "
-        "and what the storage may keep. Run it last, as `exec python -m scrub histories`.")
+        "and what the storage may keep. Run it last, as `exec python3 -m scrub histories`.")
     _add_root(p)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="say what would happen, change nothing")

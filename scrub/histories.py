@@ -188,7 +188,7 @@ def remedy_for(writers: list[Writer]) -> str:
     if mine:
         w = mine[0]
         lines.append(f"The {w.name} that started scrub (pid {w.pid}) will write {display(w.will_write)} when it exits. "
-                     f"Run the last step as `exec python -m scrub histories` ({w.name} then has nothing left to write"
+                     f"Run the last step as `exec python3 -m scrub histories` ({w.name} then has nothing left to write"
                      + (": bash saves its history before exec" if w.name == "bash" else "") + "), or `unset HISTFILE` "
                      "in that shell first, or end it with `kill -9 $$` right after.")
     others = [w for w in writers if w not in mine]

@@ -27,7 +27,7 @@ SECRET_DIRS = (b".aws", b".gnupg", b".password-store", b".azure", b".config/gclo
                b".docker")
 LIMITS = ("An exclude list protects file-level bundling only (ec2-bundle-vol, rsync, tar, mksquashfs). An EBS "
           "snapshot (CreateImage) copies the volume's blocks, deleted and excluded files included: erase them too "
-          "(python -m scrub shred / histories) and see python -m scrub storage for what overwriting can reach.")
+          "(python3 -m scrub shred / histories) and see python3 -m scrub storage for what overwriting can reach.")
 EC2_WARNINGS = (
     "Give the list as one -e value: a second -e replaces the first.",
     "--no-filter (the default in Packer's instance-store builder) turns off ec2-bundle-vol's built-in filter.",
@@ -331,7 +331,7 @@ def emit_ec2_bundle_vol(entries: list[Entry], *, root: bytes = b"/", widen: bool
     if _ec2_command_length(items) > MAX_ARG_STRLEN:
         why = (f"the rsync command ec2-bundle-vol builds from this list would be about {_ec2_command_length(items)} bytes, "
                f"over Linux's {MAX_ARG_STRLEN}-byte limit for one argument (MAX_ARG_STRLEN): the bundle would fail later "
-               "with 'Failed to execute'. Erase these files first (python -m scrub histories / shred), or bundle with "
+               "with 'Failed to execute'. Erase these files first (python3 -m scrub histories / shred), or bundle with "
                "rsync or tar and their exclude files (--format rsync, --format tar)")
         out.refused.extend((e, why) for e in out.written)
         out.written, out.widened, items = [], [], []

@@ -89,7 +89,7 @@ SCHEMES: tuple[Scheme, ...] = (
         "nist-clear", "NIST SP 800-88 Clear (overwrite)", _fixed("00"),
         "NIST SP 800-88 Rev. 1, Table A-8: one pass of a fixed value such as zeros",
         "A file-level overwrite is Clear at best, and only where the storage overwrites in place "
-        "(see `python -m scrub storage`). Use --verify all to match the guideline's verification.",
+        "(see `python3 -m scrub storage`). Use --verify all to match the guideline's verification.",
     ),
     Scheme(
         "dod-3", "DoD 5220.22-M (E), 3 passes", _fixed("00", "ff") + (RANDOM,),

@@ -1,4 +1,4 @@
-"""python -m scrub: exit codes, one JSON document, GNU shred's flag spellings, no tracebacks."""
+"""python3 -m scrub: exit codes, one JSON document, GNU shred's flag spellings, no tracebacks."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_storage_findings_printed_before_the_overwrite(tmp_path, capsys, monkeyp
     f.write_bytes(b"x")
     assert main(["shred", "-v", "-n", "1", str(f)]) == 0
     err = capsys.readouterr().err
-    assert err.index("python -m scrub: storage: ineffective") < err.index("pass 1/1")
+    assert err.index("python3 -m scrub: storage: ineffective") < err.index("pass 1/1")
     g = tmp_path / "g"
     g.write_bytes(b"y")
     assert main(["shred", "-n", "1", str(f), str(g)]) == 0

@@ -1,4 +1,4 @@
-"""python -m scrub histories: every history of every user erased, nothing else changed,
+"""python3 -m scrub histories: every history of every user erased, nothing else changed,
 hostile entries handled, live writers named, the exec recipe, the raw-image proof."""
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def test_live_interactive_shell_is_reported_and_strict_refuses(tmp_path):
 
 
 def test_the_exec_recipe_leaves_nothing(tmp_path):
-    """A bash session runs commands, then `exec python -m scrub histories`: bash saves its
+    """A bash session runs commands, then `exec python3 -m scrub histories`: bash saves its
     history before exec, scrub erases it, and no shell is left to write it again."""
     root = tmp_path / "img"
     (root / "etc").mkdir(parents=True)
@@ -240,7 +240,7 @@ def test_remedy_names_the_shell_that_started_scrub():
     mine = Writer(4242, "alice", "bash", b"/home/alice/.bash_history", "default", ancestor=True)
     other = Writer(77, "bob", "psql", b"/home/bob/.psql_history", "environment", ancestor=False)
     text = remedy_for([mine, other])
-    assert "pid 4242" in text and "exec python -m scrub histories" in text and "saves its history before exec" in text
+    assert "pid 4242" in text and "exec python3 -m scrub histories" in text and "saves its history before exec" in text
     assert "unset HISTFILE" in text and "kill -9 $$" in text and "kill -9 77" in text
     assert remedy_for([]) == ""
 

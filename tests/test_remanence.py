@@ -1,7 +1,7 @@
 """The remanence lab: no silent survivor.
 
 For each storage configuration a file full of a unique marker is overwritten by
-`python -m scrub shred`, the file systems are unmounted and the raw images searched.
+`python3 -m scrub shred`, the file systems are unmounted and the raw images searched.
 Where a marker survives, scrub must have reported an `ineffective` finding naming the
 cause (and `shred --strict` must have refused); where it reported none, no marker may
 remain.  The expectation per configuration (from measurements) also guards against a tool
