@@ -241,3 +241,8 @@ def test_without_a_compiler_the_install_works_and_info_says_why(tmp_path):
     assert info.returncode == 0, info.stderr
     assert "python fallback" in info.stdout and "the C extension was not built" in info.stdout
     assert "circular" not in info.stdout
+
+
+def test_storage_inspect_of_a_missing_path_reports_the_error(tmp_path):
+    report = scrub.storage.inspect(tmp_path / "missing")
+    assert report.errors == ["No such file or directory"] and report.findings == [] and report.worst is None
