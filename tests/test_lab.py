@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -216,3 +218,42 @@ def test_overlay_with_visible_proven_lower_layer_and_a_new_file_is_safe(lab):
     [r] = json.loads(proc.stdout)["data"]["reports"]
     ids = {f["id"] for f in r["findings"]}
     assert "overlay-lower-unseen" not in ids and "overlay-lower" not in ids, r["findings"]
+
+
+def test_overlay_root_of_a_chroot_whose_lower_layer_is_not_visible_inside(lab):
+    """A chroot whose root is an overlay mount; its lower layer is a bind mount that does not
+    exist inside the chroot (and is lazily unmounted outside).  scrub, run inside the chroot
+    with /proc and /sys mounted, must call a file there uncertain and --strict must refuse."""
+    marker = L.new_marker()
+    merged, bind, images = _overlay_over_bind(lab, marker)
+    repo = Path(__file__).resolve().parent.parent
+    python_home = Path(os.path.realpath(sys.executable)).parents[1]  # the interpreter's prefix
+    binds = [Path("/usr"), Path("/etc"), python_home, repo]
+    for name in ("lib", "lib64", "bin", "sbin"):
+        src = Path("/") / name
+        if src.is_symlink():
+            (merged / name).symlink_to(os.readlink(src))
+        elif src.is_dir():
+            binds.append(src)
+    for src in binds:
+        lab.mount(str(src), merged / str(src).lstrip("/"), options="bind")
+    lab.mount("proc", merged / "proc", fstype="proc")
+    lab.mount("sysfs", merged / "sys", fstype="sysfs")
+    lab.mount("/dev", merged / "dev", options="bind")
+    L.run("umount", "-l", str(bind))
+    lab.mounts.remove(bind)
+    venv_python = repo / ".venv/bin/python"
+    python = str(venv_python) if venv_python.exists() else os.path.realpath(sys.executable)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo), "HOME": "/"}
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    proc = subprocess.run([chroot, str(merged), python, "-m", "scrub", "storage", "--json", "/secret"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.stdout, proc.stderr
+    [r] = json.loads(proc.stdout)["data"]["reports"]
+    ids = {f["id"] for f in r["findings"]}
+    assert "overlay-lower-unseen" in ids, r
+    assert r["worst"] in ("uncertain", "ineffective")
+    proc = subprocess.run([chroot, str(merged), python, "-m", "scrub", "shred", "--strict", "--json", "-n", "1", "/secret"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert L.count_marker(images, marker) > 0
