@@ -13,6 +13,7 @@ import errno as E
 import fcntl
 import math
 import os
+import re
 import stat
 import threading
 import time
@@ -88,25 +89,41 @@ def round_ranges(ranges: list[tuple[int, int]], block: int, limit: int) -> list[
     return [(a, b - a) for a, b in out if b > a]
 
 
+_SIZE_NUMBER = re.compile(r"[ \t\n\v\f\r]*\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_POWERS = "KMGTPEZY"
+INTMAX = (1 << 63) - 1
+
+
 def parse_size(text: str) -> int:
-    """GNU-style size: decimal, 0x hex or 0 octal, with K M G T P E (x1024) or KB MB ... (x1000)."""
-    t = text.strip()
-    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50, "E": 1 << 60,
-             "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15, "EB": 10**18,
-             "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
-    i = len(t)
-    while i and t[i - 1].isalpha() and not t.lower().startswith("0x"):
-        i -= 1
-    number, unit = t[:i], t[i:].upper()
-    if unit == "B":
-        unit = ""
-    try:
-        value = int(number, 0) if not (len(number) > 1 and number[0] == "0" and number[1].isdigit()) else int(number, 8)
-    except ValueError:
-        raise UsageError(f"invalid size: {text!r}") from None
-    if unit not in units or value < 0:
-        raise UsageError(f"invalid size: {text!r}")
-    return value * units[unit]
+    """A size as GNU shred's ``-s`` reads it (checked against coreutils 9.1): a C integer
+    (leading blanks and ``+`` allowed, ``0x`` hex, a leading ``0`` octal), then at most one
+    suffix: ``c`` 1, ``b`` 512, ``B`` 1024, ``k``/``K`` 1024, ``M G T P E Z Y`` powers of
+    1024, each of those (``k`` too) optionally followed by ``B`` (powers of 1000) or ``iB``
+    (1024); a suffix alone counts one.  Lower-case ``m g t``, ``w``, fractions and negatives are errors, never read as
+    bytes: ``2b`` is 1024 bytes, not 2.  At most 2**63-1."""
+    m = _SIZE_NUMBER.match(text)
+    if m:
+        digits = m.group(1)
+        value = int(digits, 16) if digits[:2] in ("0x", "0X") else int(digits, 8 if digits[:1] == "0" else 10)
+        suffix = text[m.end():]
+    else:  # a suffix alone means one of it ("K" is 1024), as GNU's xstrtol reads it
+        value, suffix = 1, text
+        if not suffix:
+            raise UsageError(f"invalid file size: {text!r}")
+    if suffix in ("", "c"):
+        scale = 1
+    elif suffix == "b":
+        scale = 512
+    elif suffix == "B":
+        scale = 1024
+    elif suffix[:1] in _POWERS + "k" and suffix[1:] in ("", "B", "iB"):
+        exp = _POWERS.index(suffix[0].upper()) + 1
+        scale = (1000 if suffix[1:] == "B" else 1024) ** exp
+    else:
+        raise UsageError(f"invalid file size: {text!r}")
+    if value * scale > INTMAX:
+        raise UsageError(f"invalid file size: {text!r}: Value too large for defined data type")
+    return value * scale
 
 
 # --------------------------------------------------------------------------------------
