@@ -885,8 +885,8 @@ def _verify(fd, segments, p: Pass, keystream, rs_start, opts: Options, buffers, 
                 source, chunk = _source_for(p, keystream, off, buffers)
                 check = partial(eng.verify_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl)
                 base = done_before
-                out = _in_worker(ctl, check, lambda done: _emit(opts, result, "verify", number, npass, p.label, base + done,
-                                                                result.length), small=n <= chunk)
+                out = _in_worker(ctl, check, lambda done, base=base: _emit(opts, result, "verify", number, npass, p.label,
+                                                                           base + done, result.length), small=n <= chunk)
             if out.error == E.ECANCELED:
                 raise KeyboardInterrupt
             if out.mismatch:

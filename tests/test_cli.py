@@ -109,18 +109,13 @@ def test_storage_findings_printed_before_the_overwrite(tmp_path, capsys, monkeyp
     assert code == 3 and doc["data"]["results"][0]["findings"][0]["id"] == "btrfs-cow"
 
 
-def test_progress_on_a_terminal(tmp_path):
-    """A TTY on stderr gets a rewritten progress line with pass, bytes, rate and ETA."""
+def _stderr_on_a_pty(args: list[str], term: str) -> tuple[int, bytes]:
+    """Run python -m scrub ARGS with stderr on a pseudo-terminal; (exit code, what it showed)."""
     import pty
 
-    f = tmp_path / "f"
-    with open(f, "wb") as fh:
-        fh.truncate(0)
-        for _ in range(256):
-            fh.write(b"\1" * (1 << 20))
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "scrub", "shred", "--no-storage", "--buffered", "-n", "3", str(f)],
-                            stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "TERM": "xterm"})
+    proc = subprocess.Popen([sys.executable, "-m", "scrub", *args], stdout=subprocess.PIPE, stderr=slave,
+                            env={**os.environ, "TERM": term})
     os.close(slave)
     chunks = []
     while True:
@@ -133,8 +128,20 @@ def test_progress_on_a_terminal(tmp_path):
         chunks.append(data)
     proc.wait(timeout=120)
     os.close(master)
-    text = b"".join(chunks).decode()
-    assert proc.returncode == 0
+    return proc.returncode, b"".join(chunks)
+
+
+def test_progress_on_a_terminal(tmp_path):
+    """A TTY on stderr gets a rewritten progress line with pass, bytes, rate and ETA."""
+
+    f = tmp_path / "f"
+    with open(f, "wb") as fh:
+        fh.truncate(0)
+        for _ in range(256):
+            fh.write(b"\1" * (1 << 20))
+    code, raw = _stderr_on_a_pty(["shred", "--no-storage", "--buffered", "-n", "3", str(f)], "xterm")
+    text = raw.decode()
+    assert code == 0
     assert "\r" in text and "pass 1/3 (random)" in text and "ETA" in text
     assert "MiB/s" in text or "GiB/s" in text
 
@@ -150,7 +157,6 @@ def _big(tmp_path, mib=128):
 def test_progress_plain_for_logs_and_no_escapes_for_dumb_terminals(tmp_path, monkeypatch, capsys):
     """--progress=plain: lines (no CR, no escape) at each phase, write, sync and verify; a
     terminal with TERM=dumb gets no escape codes by default; JSON gives each phase's seconds."""
-    import pty
 
     from scrub import cli as cli_module
 
@@ -160,22 +166,8 @@ def test_progress_plain_for_logs_and_no_escapes_for_dumb_terminals(tmp_path, mon
     err = capsys.readouterr().err
     assert "\r" not in err and "\x1b" not in err
     assert "pass 1/1 (random) syncing" in err and "pass 1/1 (random) verifying" in err and "MiB" in err
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "scrub", "shred", "--no-storage", "-n", "1", str(f)],
-                            stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "TERM": "dumb"})
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=120)
-    os.close(master)
-    assert proc.returncode == 0 and b"\x1b" not in b"".join(chunks) and b"\r" not in b"".join(chunks).replace(b"\r\n", b"")
+    code, raw = _stderr_on_a_pty(["shred", "--no-storage", "-n", "1", str(f)], "dumb")
+    assert code == 0 and b"\x1b" not in raw and b"\r" not in raw.replace(b"\r\n", b"")
     code, doc = run_json(capsys, "shred", "--no-storage", "-n", "1", "--json", str(f))
     [p] = doc["data"]["results"][0]["passes"]
     assert p["write_seconds"] > 0 and p["sync_seconds"] >= 0 and p["verify_seconds"] > 0

@@ -322,7 +322,7 @@ def test_a_racing_directory_swap_never_leads_out(tmp_path, capsys):
         link.symlink_to(img.outside)
         stop = threading.Event()
 
-        def swap():
+        def swap(fish=fish, real=real, link=link, stop=stop):
             while not stop.is_set():
                 try:
                     os.rename(fish, real)
@@ -392,7 +392,7 @@ def test_many_directories_do_not_exhaust_file_descriptors(tmp_path):
 def test_a_tree_deeper_than_the_walk_limit_is_an_error_not_erased(tmp_path, capsys):
     img = Img(tmp_path)
     d = img.root / "home/alice/.local/share/xonsh/history_json"
-    for k in range(70):
+    for _ in range(70):
         d = d / "d"
     d.mkdir(parents=True)
     (d / "deep.json").write_text("{}\n")

@@ -59,44 +59,26 @@ def open_in_root(root_fd: int, path: bytes, flags: int = O_DIR & ~os.O_NOFOLLOW)
 
 def _open_in_root_by_hand(root_fd: int, rel: bytes, flags: int) -> int:
     """The same clamping, component by component, for kernels without openat2."""
-    parts = [p for p in rel.split(b"/") if p not in (b"", b".")]
-    stack: list[int] = []  # fds of the directories walked so far, below the root
-    links = 0
-    try:
-        while parts:
-            name = parts.pop(0)
-            cur = stack[-1] if stack else root_fd
-            if name == b"..":
-                if stack:
-                    os.close(stack.pop())
-                continue
-            st = os.stat(name, dir_fd=cur, follow_symlinks=False)
-            if stat.S_ISLNK(st.st_mode):
-                links += 1
-                if links > 40:
-                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), rel)
-                target = os.readlink(name, dir_fd=cur)
-                if target.startswith(b"/"):
-                    while stack:
-                        os.close(stack.pop())
-                parts = [p for p in target.split(b"/") if p not in (b"", b".")] + parts
-                continue
-            if not parts:
-                return os.open(name, flags | os.O_NOFOLLOW, dir_fd=cur)
-            stack.append(os.open(name, O_DIR, dir_fd=cur))
-        return os.open(b".", flags, dir_fd=stack[-1] if stack else root_fd)
-    finally:
-        for fd in stack:
-            os.close(fd)
+    fd, _ = _resolve_in_root(root_fd, rel, flags)
+    return fd
 
 
 def real_path_in_root(root_fd: int, path: bytes) -> bytes:
     """The canonical path of ``path`` inside the root, symlinks resolved as open_in_root
     resolves them (clamped to the root): the path a bundler walking the root will see
     (``/home/alice`` is ``/var/home/alice`` where ``home -> var/home``).  Raises OSError."""
+    _, names = _resolve_in_root(root_fd, path, None)
+    return b"/" + b"/".join(names)
+
+
+def _resolve_in_root(root_fd: int, path: bytes, flags: int | None) -> tuple[int, list[bytes]]:
+    """Walk ``path`` from the root one component at a time, following symlinks as if the
+    root were "/" (absolute targets and ".." clamped to it).  Returns (fd, names): with
+    ``flags``, an fd of the last component opened with them (else -1), and the canonical
+    component names."""
     parts = [p for p in path.split(b"/") if p not in (b"", b".")]
     names: list[bytes] = []
-    stack: list[int] = []
+    stack: list[int] = []  # fds of the directories walked so far, below the root
     links = 0
     try:
         while parts:
@@ -120,9 +102,10 @@ def real_path_in_root(root_fd: int, path: bytes) -> bytes:
                 parts = [p for p in target.split(b"/") if p not in (b"", b".")] + parts
                 continue
             names.append(name)
-            if parts:
-                stack.append(os.open(name, O_DIR, dir_fd=cur))
-        return b"/" + b"/".join(names)
+            if not parts:
+                return (os.open(name, flags | os.O_NOFOLLOW, dir_fd=cur) if flags is not None else -1), names
+            stack.append(os.open(name, O_DIR, dir_fd=cur))
+        return (os.open(b".", flags, dir_fd=stack[-1] if stack else root_fd) if flags is not None else -1), names
     finally:
         for fd in stack:
             os.close(fd)

@@ -9,7 +9,6 @@ leaves the root, skips pseudo and network file systems, and reports what it coul
 from __future__ import annotations
 
 import dataclasses
-import errno
 import fnmatch
 import hashlib
 import os
