@@ -178,6 +178,9 @@ def _print_findings(name: str, findings, said: set | None = None) -> None:
         print(f"{PROG}: storage: {where}  survives: {f.spec.survives}; do: {f.remedy}", file=sys.stderr)
 
 
+QUIET_WARNINGS = frozenset({"extends"})  # -s past the end: GNU grows the file without a word
+
+
 def _print_shred_result(r) -> None:
     """Nothing on success (as GNU shred: -v and --json say more); errors and warnings on stderr."""
     name = display(r.path)
@@ -185,6 +188,8 @@ def _print_shred_result(r) -> None:
         for e in r.errors:
             print(f"{PROG} shred: {name}: {e.message}", file=sys.stderr)
     for w in r.warnings:
+        if w.code in QUIET_WARNINGS:
+            continue  # what GNU shred does silently too; JSON keeps it
         print(f"{PROG} shred: {name}: warning: {w.message}", file=sys.stderr)
 
 

@@ -9,6 +9,7 @@ file in place.
 
 from __future__ import annotations
 
+import dataclasses
 import errno as E
 import fcntl
 import math
@@ -180,6 +181,8 @@ class Options:
     truncate: bool = False  # overwrite, then truncate in place (keeps owner, mode, xattrs)
     owners: frozenset[int] | None = None  # refuse files owned by anyone else (None: any owner)
     deferred_dirs: dict | None = None  # (dev, ino) -> fd: directories to sync once, later (Shredder.sync_dirs)
+    pool_passes: int | None = None  # -n N from GNU's pool (no scheme): drawn per file from a random source
+    zero_pass: tuple[Pass, ...] = ()  # -z
 
 
 class Shredder:
@@ -213,6 +216,8 @@ class Shredder:
             engine=engine if isinstance(engine, Engine) else pick_engine(engine),
             random_source=None, truncate=truncate, owners=frozenset(owners) if owners is not None else None,
             deferred_dirs={} if defer_dir_sync else None,
+            pool_passes=(3 if iterations is None else iterations) if scheme is None else None,
+            zero_pass=(Pass(b"\x00"),) if zero else (),
         )
         if random_source is not None:
             try:
@@ -415,6 +420,16 @@ def _shred_at(dirfd: int, name: bytes, opts: Options, buffers, result: ShredResu
                 result.fail("strict", f"refused: an overwrite cannot reach every copy here ({causes})", status="refused")
                 return
         segments = _segments(fd, st, opts, result)
+        if opts.random_source is not None and opts.pool_passes is not None:
+            # GNU shred draws -n N's order for each file, from the random source when one is
+            # given: the same draws here give the same order and the same bytes
+            try:
+                drawn = shred_passes(opts.pool_passes, opts.random_source.read)
+            except OSError as exc:
+                result.fail("random-source", f"{display(opts.random_source.path)}: end of file" if exc.errno == E.ENODATA
+                            else _describe(exc))
+                return
+            opts = dataclasses.replace(opts, passes=drawn + opts.zero_pass)
         if not _run_passes(fd, segments, opts, buffers, result):
             if result.status == "pending":
                 result.status = "failed"
@@ -639,7 +654,7 @@ def _run_small(fd, length: int, opts: Options, buffers, result: ShredResult) -> 
     engine hit EIO, so the general path (which retries sector by sector) must run instead."""
     eng, npass = opts.engine, len(opts.passes)
     for number, p in enumerate(opts.passes, 1):
-        _emit(opts, result, "pass", number, npass, p.label, 0, length)
+        _emit(opts, result, "pass", number, npass, p.gnu_label, 0, length)
     t0 = time.monotonic()
     out = eng.small_run(fd, length, opts.passes, opts.verify, buffers)
     if out.error == E.EIO:
@@ -683,7 +698,7 @@ def _run_passes(fd, segments, opts: Options, buffers, result: ShredResult) -> bo
         rec = PassRecord(number, p.label, source_name)
         result.passes.append(rec)
         t0 = time.monotonic()
-        _emit(opts, result, "pass", number, npass, p.label, 0, result.length)
+        _emit(opts, result, "pass", number, npass, p.gnu_label, 0, result.length)
         keystream = eng.new_keystream() if p.random and not opts.random_source else None
         rs_start = opts.random_source.pos if opts.random_source else 0
         try:

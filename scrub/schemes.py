@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Callable
 
 SECTOR = 512
 
@@ -33,6 +34,17 @@ class Pass:
             return "random"
         text = self.pattern.hex()
         return f"{text}+flip" if self.flip_sector else text
+
+    @property
+    def gnu_label(self) -> str:
+        """The label GNU shred's -v prints: "random", or the pass's first three bytes in hex
+        as written (the sector flip included: 0x1111 shows as 911111)."""
+        if self.pattern is None:
+            return "random"
+        head = bytearray((self.pattern * 3)[:3])
+        if self.flip_sector:
+            head[0] ^= 0x80
+        return head.hex()
 
     def fill(self, buf, offset: int) -> None:
         """Fill ``buf`` with the bytes this pass writes at file offsets offset..offset+len."""
@@ -179,17 +191,53 @@ def _code_pass(code: int) -> Pass:
     return Pass(pattern, flip_sector=bool(code & 0x1000))
 
 
-def shred_passes(n: int, rng: secrets.SystemRandom | None = None) -> tuple[Pass, ...]:
-    """The passes GNU shred's ``-n N`` selects: whole pool groups while they fit, a random
-    subset of a partial group (or random passes when under 2 slots or a third of the group
-    are left), then random passes spread evenly so the first and the last are random."""
+class ByteChooser:
+    """Uniform integers below a bound drawn from a byte stream, keeping the randomness a draw
+    did not use for the next one (so that ``--random-source FILE`` picks what GNU shred picks
+    from the same FILE: checked against it by tests/test_gnu_compat.py)."""
+
+    def __init__(self, read: Callable[[int], bytes]):
+        self.read = read
+        self.value = 0  # uniform in 0..self.span
+        self.span = 0
+
+    def below(self, choices: int) -> int:
+        top = choices - 1
+        while True:
+            if self.span < top:  # append whole bytes until the range covers the choices
+                need, span = 0, self.span
+                while span < top:
+                    span = span * 256 + 255
+                    need += 1
+                for b in self.read(need):
+                    self.value = self.value * 256 + b
+                    self.span = self.span * 256 + 255
+            if self.span == top:
+                value, self.value, self.span = self.value, 0, 0
+                return value
+            excess = self.span - top
+            unusable = excess % choices
+            if self.value <= self.span - unusable:  # inside a whole number of copies of the range
+                value = self.value % choices
+                self.value //= choices
+                self.span = excess // choices
+                return value
+            self.value %= choices  # the rejected tail is still uniform: keep it
+            self.span = unusable - 1
+
+
+def shred_passes(n: int, read: Callable[[int], bytes] | None = None) -> tuple[Pass, ...]:
+    """The passes GNU shred's ``-n N`` selects, in its order: whole pool groups while they
+    fit; of a partial group a random subset (each member taken with the probability that
+    leaves exactly the slots left), or random passes when under 2 slots or a third of the
+    group are left; then the random passes spread evenly (first and last random), the fixed
+    ones shuffled into the other slots.  ``read(k)`` supplies the random bytes (default the
+    OS's CSPRNG; a ``--random-source`` reader for GNU's exact order)."""
     if n < 0:
         raise ValueError("pass count must be non-negative")
-    rng = rng or secrets.SystemRandom()
-    fixed: list[Pass] = []
-    nrandom = 0
-    left = n
-    i = 0
+    pick = ByteChooser(read or secrets.token_bytes).below
+    fixed: list[int] = []
+    nrandom, left, i = 0, n, 0
     while left:
         group = _POOL[i % len(_POOL)]
         i += 1
@@ -198,28 +246,32 @@ def shred_passes(n: int, rng: secrets.SystemRandom | None = None) -> tuple[Pass,
             nrandom += take
             left -= take
         elif len(group) <= left:
-            fixed.extend(_code_pass(c) for c in group)
+            fixed.extend(group)
             left -= len(group)
         elif left < 2 or 3 * left < len(group):
             nrandom += left
             left = 0
         else:
-            fixed.extend(_code_pass(c) for c in rng.sample(group, left))
-            left = 0
-    rng.shuffle(fixed)
-    # Spread the random passes evenly (Bresenham): with k random passes among n, pass j is
-    # random when floor(j*(k-1)/(n-1)) steps; first and last are random when k >= 2.
-    out: list[Pass] = []
-    it = iter(fixed)
-    random_slots = _even_slots(n, nrandom)
+            for k, code in zip(range(len(group), 0, -1), group):
+                if left == k or pick(k) < left:
+                    fixed.append(code)
+                    left -= 1
+                if not left:
+                    break
+    # Slots 0..n-1: the random passes go where an even spread (a Bresenham step of n-1
+    # against nrandom-1) puts them; each other slot takes a fixed pass drawn from those left.
+    slots: list[int | None] = list(fixed) + [None] * nrandom
+    end = len(fixed)
+    step = nrandom - 1
+    acc = step
     for j in range(n):
-        out.append(RANDOM if j in random_slots else next(it))
-    return tuple(out)
-
-
-def _even_slots(n: int, k: int) -> set[int]:
-    if k == 0:
-        return set()
-    if k == 1:
-        return {0}
-    return {round(j * (n - 1) / (k - 1)) for j in range(k)}
+        if acc <= step:
+            acc += n - 1
+            slots[end] = slots[j]
+            end += 1
+            slots[j] = None
+        else:
+            k = j + pick(end - j)
+            slots[j], slots[k] = slots[k], slots[j]
+        acc -= step
+    return tuple(RANDOM if c is None else _code_pass(c) for c in slots)
