@@ -77,9 +77,10 @@ def _add_shred(sub) -> None:
     p.add_argument("-n", "--iterations", type=int, metavar="N", help="GNU shred's N passes (default 3)")
     p.add_argument("--scheme", metavar="ID", help="a named scheme (--list-schemes) or pattern:HEX")
     p.add_argument("-z", "--zero", action="store_true", help="add a final pass of zeros")
-    p.add_argument("-u", dest="remove_u", action="store_true", help="remove after overwriting (like --remove=wipe)")
+    p.add_argument("-u", dest="remove_u", action="store_true", help="remove after overwriting (like --remove=wipesync)")
     p.add_argument("--remove", choices=scrub.overwrite.REMOVE_MODES, metavar="HOW",
-                   help="remove after overwriting: unlink, wipe (rename, default for -u) or wipesync")
+                   help="remove after overwriting: unlink, wipe (rename) or wipesync (rename, sync each: the default, "
+                   "as GNU shred's)")
     p.add_argument("-x", "--exact", action="store_true", help="do not round the size up to the next block")
     p.add_argument("-s", "--size", metavar="N", help="overwrite exactly N bytes (suffixes K, M, G ...)")
     p.add_argument("-f", "--force", action="store_true", help="add write permission if necessary")
@@ -121,7 +122,7 @@ def _cmd_shred(args) -> int:
         return ExitCode.OK
     if not args.paths:
         raise scrub.UsageError("missing file operand")
-    remove = args.remove or ("wipe" if args.remove_u else None)
+    remove = args.remove or ("wipesync" if args.remove_u else None)
     size = parse_size(args.size) if args.size is not None else None
     mode = "none" if args.json and args.progress == "auto" else _progress_mode(args.progress)
     reporter = _Reporter(args.verbose, mode=mode, show_findings=not args.json)
@@ -226,9 +227,17 @@ class _Reporter:
             if self.verbose:
                 self.clear()
                 print(f"{PROG} shred: {name}: pass {ev.pass_number}/{ev.passes} ({ev.label})...", file=sys.stderr)
-        elif ev.event == "rename" and self.verbose:
+        elif ev.event == "removing" and self.verbose:
             self.clear()
-            print(f"{PROG} shred: {name}: renamed to {display(ev.detail)}", file=sys.stderr)
+            self.current = ev.path
+            print(f"{PROG} shred: {name}: removing", file=sys.stderr)
+        elif ev.event == "rename" and self.verbose:
+            # GNU's trace: OLD: renamed to NEW, each with the directory part of the operand
+            self.clear()
+            head = os.path.dirname(ev.path)
+            new = os.path.join(head, ev.detail) if head else ev.detail
+            print(f"{PROG} shred: {display(getattr(self, 'current', ev.path))}: renamed to {display(new)}", file=sys.stderr)
+            self.current = new
         elif ev.event == "removed" and self.verbose:
             self.clear()
             print(f"{PROG} shred: {name}: removed", file=sys.stderr)
@@ -694,9 +703,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _normalise(argv: list[str]) -> list[str]:
-    # GNU shred's --remove takes its argument only as --remove=HOW; a bare --remove means wipe
-    # here and must not swallow the next path.
-    return ["--remove=wipe" if a == "--remove" else a for a in argv]
+    # GNU shred's --remove takes its argument only as --remove=HOW; a bare --remove means
+    # wipesync and must not swallow the next path.
+    return ["--remove=wipesync" if a == "--remove" else a for a in argv]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -683,6 +683,8 @@ def _run_small(fd, length: int, opts: Options, buffers, result: ShredResult) -> 
 
 
 def _run_passes(fd, segments, opts: Options, buffers, result: ShredResult) -> bool:
+    if not any(n for seg in segments for _, n in seg):
+        return True  # nothing to write (an empty file): no passes, as GNU shred prints none
     small = _small_file(segments, opts, result)
     if small is not None:
         done = _run_small(fd, small, opts, buffers, result)
@@ -934,10 +936,13 @@ def _verify_from_random_source(fd, off, n, rs_pos, opts: Options, buffers) -> Ra
 # Removal
 
 
-def rename_lengths(n: int) -> list[int]:
+def rename_lengths(n: int, halving: bool = False) -> list[int]:
     """The name lengths of the rename trace: the same length first (that rename overwrites
-    the name's bytes in the directory entry), then halving down to one character.  GNU shred
-    steps through every length; halving leaves the same last name in log2(n) renames."""
+    the name's bytes in the directory entry), then every shorter length down to one
+    character, as GNU shred does; ``halving`` (the histories job: many files, one sync per
+    directory) leaves the same last name in log2(n) renames."""
+    if not halving:
+        return list(range(n, 0, -1))
     out = [n]
     while out[-1] > 1:
         out.append(out[-1] // 2)
@@ -969,6 +974,7 @@ def _remove(dirfd: int, name: bytes, fd: int, st: os.stat_result, opts: Options,
     then sync the directory.  Every step works on this directory's fd; before the first
     rename and before the unlink the name must still lead to the overwritten inode, so a
     racing rename cannot make us unlink something else."""
+    _emit(opts, result, "removing")
     try:
         os.ftruncate(fd, 0)  # the data is already overwritten and synced; the directory sync follows
     except OSError as exc:
@@ -979,7 +985,7 @@ def _remove(dirfd: int, name: bytes, fd: int, st: os.stat_result, opts: Options,
         if not _same_file(dirfd, current, st):
             result.fail("changed", "the name was replaced during removal; left as it is")
             return
-        for length in rename_lengths(len(name)):
+        for length in rename_lengths(len(name), halving=opts.deferred_dirs is not None):
             for candidate in names_of_length(length):
                 if candidate == current:
                     continue

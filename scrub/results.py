@@ -100,7 +100,7 @@ class Progress(NamedTuple):
     """Reported to a ``progress`` callback from the calling thread, at most a few times a second."""
 
     path: bytes
-    event: str  # pass | bytes | verify | sync | rename | removed
+    event: str  # storage | pass | bytes | sync | verify | removing | rename | removed
     pass_number: int = 0
     passes: int = 0
     label: str = ""

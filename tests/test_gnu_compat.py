@@ -19,20 +19,27 @@ ENV = {**os.environ, "LC_ALL": "C"}
 ENV.pop("POSIXLY_CORRECT", None)
 
 
-def run_both(tmp, args: list[str], content: bytes, source: bytes):
-    """(gnu, scrub): each (exit code, stderr lines with the program prefix and name removed, bytes after)."""
+def run_both(tmp, args: list[str], content: bytes | None, source: bytes, *, name: str = "f", others=()):
+    """(gnu, scrub): each (exit code, stderr lines with the program prefix dropped and the
+    directory written DIR, the file's bytes after or None, the names left in the directory).
+    Each tool runs in a directory of its own holding ``name`` (and the ``others``)."""
     rs = tmp / "rs"
     rs.write_bytes(source)
     out = []
     for who in ("gnu", "scrub"):
-        f = tmp / f"f-{who}"
-        f.write_bytes(content)
+        d = tmp / who
+        d.mkdir()
+        for other in others:
+            (d / other).write_bytes(b"")
+        f = d / name
+        if content is not None:
+            f.write_bytes(content)
         cmd = (["shred"] if who == "gnu" else [sys.executable, "-m", "scrub", "shred", "--no-storage", "--verify", "none"])
         proc = subprocess.run(cmd + [f"--random-source={rs}", *args, str(f)], capture_output=True, text=True, env=ENV,
                               timeout=120, executable=GNU if who == "gnu" else None)  # argv[0] "shred": GNU's prefix
         prefix = "shred: " if who == "gnu" else "python3 -m scrub shred: "
-        lines = [line[len(prefix):].replace(str(f), "FILE") for line in proc.stderr.splitlines() if line.startswith(prefix)]
-        out.append((proc.returncode, lines, f.read_bytes() if f.exists() else None))
+        lines = [line[len(prefix):].replace(str(d), "DIR") for line in proc.stderr.splitlines() if line.startswith(prefix)]
+        out.append((proc.returncode, lines, f.read_bytes() if f.exists() else None, sorted(os.listdir(d))))
     return out
 
 
@@ -45,17 +52,38 @@ def test_random_source_gives_gnus_order_and_bytes(tmp_path_factory, n, size, zer
     tmp = tmp_path_factory.mktemp("gnu")
     source = b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(4096))  # 128 KiB
     args = ["-v", f"-n{n}", "-s", str(size)] + (["-z"] if zero else [])
-    (gcode, glines, gbytes), (scode, slines, sbytes) = run_both(tmp, args, b"\x11" * size, source)
+    (gcode, glines, gbytes, _), (scode, slines, sbytes, _) = run_both(tmp, args, b"\x11" * size, source)
     assert gcode == scode == 0
     assert slines == glines
     assert sbytes == gbytes
 
 
 def test_the_twenty_pass_order_from_a_constant_source(tmp_path):
-    (gcode, glines, gbytes), (scode, slines, sbytes) = run_both(tmp_path, ["-v", "-n20", "-s4096"], b"x", b"U" * 102400)
+    (gcode, glines, gbytes, _), (scode, slines, sbytes, _) = run_both(tmp_path, ["-v", "-n20", "-s4096"], b"x", b"U" * 102400)
     assert glines == slines and len(glines) == 20 and gbytes == sbytes
 
 
 def test_a_random_source_that_ends_fails_both(tmp_path):
-    (gcode, glines, _), (scode, slines, _) = run_both(tmp_path, ["-n", "30", "-s", "4096"], b"x", b"\xff" * 8)
+    (gcode, glines, _, _), (scode, slines, _, _) = run_both(tmp_path, ["-n", "30", "-s", "4096"], b"x", b"\xff" * 8)
     assert gcode == 1 and scode != 0
+
+
+ALL_ONE_CHAR = [c for c in "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"]
+
+
+@pytest.mark.parametrize("name,others", [("f", []), ("test", []), ("a_long_file_name.txt", []), ("0", []), ("00", []),
+                                         ("test", ALL_ONE_CHAR + ["000"]), ("abc", ["00" + c for c in "0123456789"])])
+@pytest.mark.parametrize("remove", [["-u"], ["--remove"], ["--remove=wipe"], ["--remove=wipesync"], ["--remove=unlink"]])
+def test_removal_trace_as_gnu(tmp_path, name, others, remove):
+    """-v -u: 'removing', 'renamed to' through every shorter length (names taken skipped),
+    'removed'; the same names left behind."""
+    (gcode, glines, gbytes, gleft), (scode, slines, sbytes, sleft) = run_both(
+        tmp_path, ["-v", "-n", "1", *remove], b"data" * 100, b"R" * 65536, name=name, others=others)
+    assert gcode == scode == 0
+    assert slines == glines
+    assert gbytes is None and sbytes is None and sleft == gleft
+
+
+def test_empty_file_has_no_pass_lines(tmp_path):
+    (gcode, glines, _, _), (scode, slines, _, _) = run_both(tmp_path, ["-v", "-u"], b"", b"R" * 4096, name="empty")
+    assert gcode == scode == 0 and slines == glines and not any("pass" in line for line in glines)

@@ -148,15 +148,17 @@ def test_rename_trace_skips_taken_names(tmp_path, engine):
     (tmp_path / "histfile").write_bytes(b"secret")
     [r] = run([tmp_path / "histfile"], engine, remove="wipe")
     assert r.ok and r.removed
-    assert r.renames == [b"00000001", b"0001", b"00"]  # lengths 8, 4, 2; every 1-char name is taken
+    # every length, as GNU shred: 8 (00000000 taken), 7, 6, 5, 4 (0000 taken), 3, 2; every 1-char name is taken
+    assert r.renames == [b"00000001", b"0000000", b"000000", b"00000", b"0001", b"000", b"00"]
     assert not (tmp_path / "histfile").exists() and not (tmp_path / "00").exists()
     assert all((tmp_path / chr(c)).read_bytes() == b"keep" for c in overwrite.NAME_ALPHABET)
     assert (tmp_path / "00000000").read_bytes() == b"keep" and (tmp_path / "0000").read_bytes() == b"keep"
 
 
 @pytest.mark.parametrize("n,want", [(1, [1]), (2, [2, 1]), (13, [13, 6, 3, 1]), (255, [255, 127, 63, 31, 15, 7, 3, 1])])
-def test_rename_lengths_halve(n, want):
-    assert overwrite.rename_lengths(n) == want
+def test_rename_lengths_halve_for_the_histories_job(n, want):
+    assert overwrite.rename_lengths(n, halving=True) == want
+    assert overwrite.rename_lengths(n) == list(range(n, 0, -1))  # shred: every length, as GNU
 
 
 @pytest.mark.parametrize("mode", ["unlink", "wipe", "wipesync"])
