@@ -11,6 +11,15 @@ if getattr(scrub, "__file__", None) is None:
     for name in [m for m in sys.modules if m == "scrub" or m.startswith("scrub.")]:
         del sys.modules[name]
 
-from scrub.cli import main  # noqa: E402
+from scrub.cli import ExitCode, main  # noqa: E402
 
-raise SystemExit(main())
+code = main()
+if code == ExitCode.INTERRUPTED:
+    # Ctrl-C: scrub has stopped cleanly and reported; now die by the signal, as GNU shred
+    # does, so that a shell loop around scrub stops too.
+    import signal
+
+    sys.stdout.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+raise SystemExit(code)

@@ -37,6 +37,9 @@ def print(*args, sep: str = " ", end: str = "\n", file=None, flush: bool = False
     builtins.print(_escape(sep.join(str(a) for a in args)), end=end, file=file, flush=flush)
 
 
+SHRED_FAILURE = 1  # the shred command's usage errors exit 1, as GNU shred's (scrub's other commands: 2)
+
+
 class ExitCode(enum.IntEnum):
     OK = 0  # clean, or done
     FINDINGS = 1  # findings, failed checks, or a path that failed
@@ -74,6 +77,7 @@ def _add_shred(sub) -> None:
         "Reports, per file, where a copy can survive the overwrite.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", type=os.fsencode)
+    p.add_argument("--version", action="version", version=f"shred (scrub {scrub.__version__}, engine: {_engine_line()})")
     p.add_argument("-n", "--iterations", type=int, metavar="N", help="GNU shred's N passes (default 3)")
     p.add_argument("--scheme", metavar="ID", help="a named scheme (--list-schemes) or pattern:HEX")
     p.add_argument("-z", "--zero", action="store_true", help="add a final pass of zeros")
@@ -702,23 +706,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _normalise(argv: list[str]) -> list[str]:
-    # GNU shred's --remove takes its argument only as --remove=HOW; a bare --remove means
-    # wipesync and must not swallow the next path.
-    return ["--remove=wipesync" if a == "--remove" else a for a in argv]
+GNU_SHRED_LONG = ("exact", "force", "help", "iterations", "random-source", "remove", "size", "verbose", "version",
+                  "zero")
+
+
+def _shred_argv(argv: list[str], known: set[str]) -> list[str]:
+    """GNU's reading of shred's long options, before argparse sees them: an abbreviation
+    that names one GNU option is that option even where a scrub-only one shares the prefix
+    (``--s`` is --size, not --scheme or --strict; ``--e`` is --exact, not --engine); a bare
+    ``--remove`` is --remove=wipesync and never takes the next word (a file named "unlink"
+    stays a file); after ``--`` every word is a file."""
+    out, ended = [], False
+    for a in argv:
+        if ended or not a.startswith("--") or a == "--":
+            ended = ended or a == "--"
+            out.append(a)
+            continue
+        name, eq, value = a[2:].partition("=")
+        full = name if name in known else None
+        if full is None:
+            gnu = [o for o in GNU_SHRED_LONG if o.startswith(name)]
+            full = gnu[0] if len(gnu) == 1 else None
+        if full == "remove" and not eq:
+            out.append("--remove=wipesync")
+        else:
+            out.append(f"--{full}{eq}{value}" if full else a)
+    return out
+
+
+def _parse_shred(parser: argparse.ArgumentParser, argv: list[str]):
+    """shred's arguments as GNU getopt reads them: options anywhere among the files."""
+    sub = next(a for a in parser._subparsers._group_actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    shred_parser = sub.choices["shred"]
+    known = {o[2:] for act in shred_parser._actions for o in act.option_strings if o.startswith("--")}  # noqa: SLF001
+    words = _shred_argv(argv, known)
+    after = []
+    if "--" in words:  # every word after "--" is a file (argparse's intermixed parsing would still read options)
+        k = words.index("--")
+        words, after = words[:k], words[k + 1:]
+    args = shred_parser.parse_intermixed_args(words)
+    args.paths = list(args.paths) + [os.fsencode(a) for a in after]
+    args.command = "shred"
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = _normalise(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    shred = bool(argv) and argv[0] == "shred"
     try:
-        args = parser.parse_args(argv)
+        args = _parse_shred(parser, argv[1:]) if shred else parser.parse_args(argv)
     except SystemExit as exc:
         if exc.code in (0, None):
             return ExitCode.OK
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
-        return ExitCode.USAGE
+        return SHRED_FAILURE if shred else ExitCode.USAGE
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
@@ -726,12 +769,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return args.func(args)
         except ScrubError as exc:
+            code = SHRED_FAILURE if args.command == "shred" else ExitCode.USAGE
             if getattr(args, "json", False):
-                print(envelope(args.command, "error", ExitCode.USAGE, None,
-                               [{"code": type(exc).__name__, "message": str(exc)}]))
+                print(envelope(args.command, "error", code, None, [{"code": type(exc).__name__, "message": str(exc)}]))
             else:
                 print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
-            return ExitCode.USAGE
+            return code
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:

@@ -54,16 +54,37 @@ def test_exit_codes_partial_failure_and_json_stays_parseable(tmp_path, capsys):
     assert [r["status"] for r in doc["data"]["results"]] == ["failed", "done"]
 
 
-def test_usage_errors_exit_2_without_traceback(tmp_path, capsys):
-    assert main(["shred", "--scheme", "nope", str(tmp_path)]) == 2
+def test_usage_errors_exit_without_traceback(tmp_path, capsys):
+    """shred's usage errors exit 1, as GNU shred's; every other command's exit 2."""
+    assert main(["shred", "--scheme", "nope", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "unknown scheme" in err and "Traceback" not in err
-    assert main(["shred", "-s", "-5", str(tmp_path)]) == 2
-    assert main(["shred"]) == 2
-    assert main(["shred", "--verify", "maybe", "x"]) == 2
+    assert main(["shred", "-s", "-5", str(tmp_path)]) == 1
+    assert main(["shred"]) == 1
+    assert main(["shred", "--verify", "maybe", "x"]) == 1
+    assert main(["shred", "--version"]) == 0 and main(["shred", "--help"]) == 0
     assert main(["frobnicate"]) == 2
+    assert main(["scan", "--class", "nope"]) == 2
+    capsys.readouterr()
     code, doc = run_json(capsys, "shred", "--json", "--scheme", "nope", "x")
-    assert code == 2 and doc["status"] == "error" and doc["errors"][0]["message"]
+    assert code == 1 and doc["status"] == "error" and doc["exit_code"] == 1 and doc["errors"][0]["message"]
+
+
+def test_gnu_option_reading(tmp_path, capsys):
+    """Options anywhere among the files, '--', GNU's abbreviations winning over scrub-only
+    options, a bare --remove that never takes the next word, combined short options."""
+    for name in ("a", "b", "unlink", "--remove", "-n"):
+        (tmp_path / name).write_bytes(b"x" * 100)
+    os.chdir(tmp_path)
+    assert main(["shred", "--no-storage", "-n1", "a", "-u", "b"]) == 0
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert main(["shred", "--no-storage", "-n1", "--remove", "unlink"]) == 0 and not (tmp_path / "unlink").exists()
+    assert main(["shred", "--no-storage", "-n1", "-u", "--", "--remove", "-n"]) == 0
+    assert not (tmp_path / "--remove").exists() and not (tmp_path / "-n").exists()
+    (tmp_path / "f").write_bytes(b"x")
+    assert main(["shred", "--no-storage", "-vzn2", "--s=1K", "--e", "f"]) == 0  # --s is --size, --e is --exact
+    assert (tmp_path / "f").stat().st_size == 1024 and (tmp_path / "f").read_bytes() == bytes(1024)
+    assert "pass 3/3 (000000)" in capsys.readouterr().err
 
 
 def test_non_utf8_path_in_json(tmp_path, capsys):
