@@ -546,10 +546,10 @@ def _refusal(mode: int, opts: Options) -> tuple[str, str] | None:
         return ("symlink", "is a symbolic link: not followed, its target was not touched")
     if stat.S_ISDIR(mode):
         return ("directory", "is a directory")
-    if stat.S_ISFIFO(mode):
-        return ("fifo", "is a FIFO: nothing to overwrite")
+    if stat.S_ISFIFO(mode):  # current GNU shred's words; refused on lstat, never opened (9.1 hangs on the open)
+        return ("fifo", "invalid file type (a FIFO: nothing to overwrite)")
     if stat.S_ISSOCK(mode):
-        return ("socket", "is a socket: nothing to overwrite")
+        return ("socket", "invalid file type (a socket: nothing to overwrite)")
     if stat.S_ISCHR(mode):
         return ("special", "is a character device (a tty or similar): refused")
     return ("special", "is not a regular file")

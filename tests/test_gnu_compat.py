@@ -87,3 +87,19 @@ def test_removal_trace_as_gnu(tmp_path, name, others, remove):
 def test_empty_file_has_no_pass_lines(tmp_path):
     (gcode, glines, _, _), (scode, slines, _, _) = run_both(tmp_path, ["-v", "-u"], b"", b"R" * 4096, name="empty")
     assert gcode == scode == 0 and slines == glines and not any("pass" in line for line in glines)
+
+
+def test_a_fifo_is_refused_without_opening_it(tmp_path):
+    """GNU 9.1 opens a FIFO for writing and hangs without a reader (with one it says 'invalid
+    file type'); scrub refuses it like current GNU, before any open: no hang, exit 1."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.run([sys.executable, "-m", "scrub", "shred", "--no-storage", str(fifo)], capture_output=True,
+                          text=True, timeout=30, env=ENV)
+    assert proc.returncode == 1 and f"{fifo}: invalid file type" in proc.stderr
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # GNU gets a reader so that it cannot hang
+    try:
+        gnu = subprocess.run(["shred", str(fifo)], executable=GNU, capture_output=True, text=True, timeout=30, env=ENV)
+    finally:
+        os.close(reader)
+    assert gnu.returncode == 1 and "invalid file type" in gnu.stderr
