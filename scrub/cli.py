@@ -126,6 +126,8 @@ def _cmd_shred(args) -> int:
         return ExitCode.OK
     if not args.paths:
         raise scrub.UsageError("missing file operand")
+    if args.json and b"-" in args.paths:
+        raise scrub.UsageError("'-' (the file on standard output) and --json cannot both use standard output")
     remove = args.remove or ("wipesync" if args.remove_u else None)
     size = parse_size(args.size) if args.size is not None else None
     mode = "none" if args.json and args.progress == "auto" else _progress_mode(args.progress)

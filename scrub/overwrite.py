@@ -263,9 +263,12 @@ class Shredder:
             raise TypeError(f"path: one path (str, bytes or os.PathLike), not {type(path).__name__}; use shred() for many")
         result = result or self.new_result(path)
         raw = as_bytes(path)
+        if raw == b"-":  # GNU's operand for the file open on standard output
+            _shred_stdout(self.opts, self.buffers, result)
+            return result
         parent, name = os.path.split(raw.rstrip(b"/") if raw != b"/" else raw)
         if name in (b"", b".", b".."):
-            result.fail("directory", "is a directory", status="refused")
+            result.fail("directory", "failed to open for writing: Is a directory", status="refused")
             return result
         try:
             dirfd = open_directory(parent or b".")
@@ -398,7 +401,6 @@ def shred(
 
 
 def _shred_at(dirfd: int, name: bytes, opts: Options, buffers, result: ShredResult) -> None:
-    path = result.path
     t0 = time.monotonic()
     fd = None
     try:
@@ -406,35 +408,7 @@ def _shred_at(dirfd: int, name: bytes, opts: Options, buffers, result: ShredResu
         if target is None:
             return
         fd, st = target
-        if opts.inspect is not None:
-            report = opts.inspect(fd, path)
-            result.findings = list(report.findings)
-            for err in report.errors:
-                result.warn("storage", f"storage not fully inspected: {err}")
-            if opts.progress:
-                opts.progress(Progress(path, "storage", findings=tuple(result.findings)))
-            from scrub.storage.findings import refused_by_strict
-
-            if opts.strict and any(refused_by_strict(f) for f in result.findings):
-                causes = ", ".join(sorted({f.id for f in result.findings if refused_by_strict(f)}))
-                result.fail("strict", f"refused: an overwrite cannot reach every copy here ({causes})", status="refused")
-                return
-        segments = _segments(fd, st, opts, result)
-        if opts.random_source is not None and opts.pool_passes is not None:
-            # GNU shred draws -n N's order for each file, from the random source when one is
-            # given: the same draws here give the same order and the same bytes
-            try:
-                drawn = shred_passes(opts.pool_passes, opts.random_source.read)
-            except OSError as exc:
-                result.fail("random-source", f"{display(opts.random_source.path)}: end of file" if exc.errno == E.ENODATA
-                            else _describe(exc))
-                return
-            opts = dataclasses.replace(opts, passes=drawn + opts.zero_pass)
-        if not _run_passes(fd, segments, opts, buffers, result):
-            if result.status == "pending":
-                result.status = "failed"
-            if opts.remove or opts.truncate:
-                result.warn("not-removed", "left in place because the overwrite did not complete")
+        if not _overwrite(fd, st, opts, buffers, result):
             return
         if opts.remove and result.kind == "regular":
             _remove(dirfd, name, fd, st, opts, result)
@@ -451,6 +425,82 @@ def _shred_at(dirfd: int, name: bytes, opts: Options, buffers, result: ShredResu
         result.seconds = time.monotonic() - t0
         if fd is not None:
             os.close(fd)
+
+
+def _shred_stdout(opts: Options, buffers, result: ShredResult) -> None:
+    """The ``-`` operand, as GNU shred reads it: the file open on standard output (``shred -
+    1<>FILE``), overwritten in place; removal is not possible by that name, so ``-u``
+    truncates it, as GNU does.  A write-only descriptor cannot be read back: not verified."""
+    t0 = time.monotonic()
+    fd = None
+    try:
+        try:
+            fd = os.dup(1)
+            st = os.fstat(fd)
+        except OSError as exc:
+            result.fail(_code(exc.errno), f"failed to open for writing: {_describe(exc)}", errno=exc.errno)
+            return
+        why = _refusal(st.st_mode, opts)
+        if why:
+            result.kind = _kind(st.st_mode)
+            result.fail(why[0], why[1], status="refused")
+            return
+        result.kind = _kind(st.st_mode)
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY and opts.verify != "none":
+            result.warn("unverifiable", "standard output is open write-only: the passes were not read back")
+            opts = dataclasses.replace(opts, verify="none")
+        if not _overwrite(fd, st, opts, buffers, result):
+            return
+        if (opts.remove or opts.truncate) and result.kind == "regular":
+            _truncate(fd, result)
+        if result.status == "pending":
+            result.status = "done" if not result.errors else "failed"
+    except KeyboardInterrupt:
+        result.fail("interrupted", "interrupted; the file was left in place", status="interrupted")
+        raise
+    except OSError as exc:
+        result.fail(_code(exc.errno), _describe(exc), errno=exc.errno)
+    finally:
+        result.seconds = time.monotonic() - t0
+        if fd is not None:
+            os.close(fd)
+
+
+def _overwrite(fd: int, st: os.stat_result, opts: Options, buffers, result: ShredResult) -> bool:
+    """Storage findings (and --strict), then every pass; False when the path is done with
+    (refused or failed), True when the caller may remove or truncate it."""
+    path = result.path
+    if opts.inspect is not None:
+        report = opts.inspect(fd, path)
+        result.findings = list(report.findings)
+        for err in report.errors:
+            result.warn("storage", f"storage not fully inspected: {err}")
+        if opts.progress:
+            opts.progress(Progress(path, "storage", findings=tuple(result.findings)))
+        from scrub.storage.findings import refused_by_strict
+
+        if opts.strict and any(refused_by_strict(f) for f in result.findings):
+            causes = ", ".join(sorted({f.id for f in result.findings if refused_by_strict(f)}))
+            result.fail("strict", f"refused: an overwrite cannot reach every copy here ({causes})", status="refused")
+            return False
+    segments = _segments(fd, st, opts, result)
+    if opts.random_source is not None and opts.pool_passes is not None:
+        # GNU shred draws -n N's order for each file, from the random source when one is
+        # given: the same draws here give the same order and the same bytes
+        try:
+            drawn = shred_passes(opts.pool_passes, opts.random_source.read)
+        except OSError as exc:
+            result.fail("random-source", f"{display(opts.random_source.path)}: end of file" if exc.errno == E.ENODATA
+                        else _describe(exc))
+            return False
+        opts = dataclasses.replace(opts, passes=drawn + opts.zero_pass)
+    if not _run_passes(fd, segments, opts, buffers, result):
+        if result.status == "pending":
+            result.status = "failed"
+        if opts.remove or opts.truncate:
+            result.warn("not-removed", "left in place because the overwrite did not complete")
+        return False
+    return True
 
 
 def _truncate(fd: int, result: ShredResult) -> None:
@@ -478,7 +528,7 @@ def _open_in_dir(dirfd: int, name: bytes, opts: Options, result: ShredResult):
     try:
         st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
     except OSError as exc:
-        result.fail(_code(exc.errno), _describe(exc), errno=exc.errno)
+        result.fail(_code(exc.errno), f"failed to open for writing: {_describe(exc)}", errno=exc.errno)  # GNU's words
         return None
     why = _refusal(st.st_mode, opts)
     if why:
@@ -545,7 +595,7 @@ def _refusal(mode: int, opts: Options) -> tuple[str, str] | None:
     if stat.S_ISLNK(mode):
         return ("symlink", "is a symbolic link: not followed, its target was not touched")
     if stat.S_ISDIR(mode):
-        return ("directory", "is a directory")
+        return ("directory", "failed to open for writing: Is a directory")
     if stat.S_ISFIFO(mode):  # current GNU shred's words; refused on lstat, never opened (9.1 hangs on the open)
         return ("fifo", "invalid file type (a FIFO: nothing to overwrite)")
     if stat.S_ISSOCK(mode):
@@ -592,7 +642,7 @@ def _open_read_only_file(dirfd, name, st, flags, opts: Options, result: ShredRes
                     os.fchmod(probe, stat.S_IMODE(pst.st_mode) | stat.S_IWUSR)
                     result.warn("chmod", "made writable by its owner (--force)")
                     return os.open(name, flags, dir_fd=dirfd)
-        result.fail("permission", f"{exc.strerror} (use --force to add write permission)"
+        result.fail("permission", f"failed to open for writing: {exc.strerror}"
                     if exc.errno == E.EACCES else exc.strerror, errno=exc.errno)
         return None
     finally:
@@ -622,10 +672,15 @@ def _segments(fd: int, st: os.stat_result, opts: Options, result: ShredResult) -
         result.warn("sparse", f"sparse file: {result.holes} bytes are holes (no data on disk) and were not written")
     ranges = ranges if opts.exact else round_ranges(ranges, block, end)
     result.length = sum(n for _, n in ranges)
-    if not opts.exact and 0 < st.st_size < block and ranges and (_linux.inode_flags(fd) or 0) & _linux.FS_INLINE_DATA_FL:
-        # The data lives inside the inode (ext4 inline_data): overwrite exactly its bytes
-        # in place first, sync, then the rest of the block (which moves it out of the inode).
-        return [[(0, st.st_size)], [(st.st_size, end - st.st_size)]]
+    if not opts.exact and 0 < st.st_size < block and ranges and (
+            opts.deferred_dirs is None or (_linux.inode_flags(fd) or 0) & _linux.FS_INLINE_DATA_FL):
+        # A file smaller than a block: its exact bytes first, then the whole block from the
+        # start, as GNU shred writes it (so the same --random-source gives the same bytes).
+        # Where the data lives inside the inode (ext4 inline_data) that first write is what
+        # overwrites it in place.  The histories job (many small files) does the first write
+        # only where the data is inline.
+        result.length = st.st_size + end
+        return [[(0, st.st_size)], [(0, end)]]
     return [ranges] if ranges else []
 
 
@@ -888,33 +943,37 @@ def _verify(fd, segments, p: Pass, keystream, rs_start, opts: Options, buffers, 
     _try_direct(fd, True)
     done_before = 0
     rs_pos = rs_start
-    for seg in segments:
-        for off, n in seg:
-            _emit(opts, result, "verify", number, npass, p.label, done_before, result.length)
-            if opts.random_source and p.random:
-                if not opts.random_source.seekable:
-                    result.warn("unverifiable", "the random source cannot be read again, so this pass was not verified")
-                    return None
-                out = _verify_from_random_source(fd, off, n, rs_pos, opts, buffers)
-                rs_pos += n
-            else:
-                ctl = eng.control()
-                source, chunk = _source_for(p, keystream, off, buffers)
-                check = partial(eng.verify_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl)
-                base = done_before
-                out = _in_worker(ctl, check, lambda done, base=base: _emit(opts, result, "verify", number, npass, p.label,
-                                                                           base + done, result.length), small=n <= chunk)
-            if out.error == E.ECANCELED:
-                raise KeyboardInterrupt
-            if out.mismatch:
-                result.fail("verify-mismatch", f"pass {number} ({p.label}) reads back different data at offset "
-                            f"{out.error_offset}", offset=out.error_offset)
-                return False
-            if out.error:
-                result.fail(_code(out.error), f"read-back failed at offset {out.error_offset}: {os.strerror(out.error)}",
-                            offset=out.error_offset, errno=out.error)
-                return False
+    flat = [r for seg in segments for r in seg]
+    for k, (off, n) in enumerate(flat):
+        if any(o <= off and off + n <= o + m for o, m in flat[k + 1:]):
+            rs_pos += n  # written over later in this pass (a small file's exact-size write): check the later one
             done_before += n
+            continue
+        _emit(opts, result, "verify", number, npass, p.label, done_before, result.length)
+        if opts.random_source and p.random:
+            if not opts.random_source.seekable:
+                result.warn("unverifiable", "the random source cannot be read again, so this pass was not verified")
+                return None
+            out = _verify_from_random_source(fd, off, n, rs_pos, opts, buffers)
+            rs_pos += n
+        else:
+            ctl = eng.control()
+            source, chunk = _source_for(p, keystream, off, buffers)
+            check = partial(eng.verify_range, fd, off, n, source, chunk=chunk, buffers=buffers, ctl=ctl)
+            base = done_before
+            out = _in_worker(ctl, check, lambda done, base=base: _emit(opts, result, "verify", number, npass, p.label,
+                                                                       base + done, result.length), small=n <= chunk)
+        if out.error == E.ECANCELED:
+            raise KeyboardInterrupt
+        if out.mismatch:
+            result.fail("verify-mismatch", f"pass {number} ({p.label}) reads back different data at offset "
+                        f"{out.error_offset}", offset=out.error_offset)
+            return False
+        if out.error:
+            result.fail(_code(out.error), f"read-back failed at offset {out.error_offset}: {os.strerror(out.error)}",
+                        offset=out.error_offset, errno=out.error)
+            return False
+        done_before += n
     return True
 
 

@@ -103,3 +103,30 @@ def test_a_fifo_is_refused_without_opening_it(tmp_path):
     finally:
         os.close(reader)
     assert gnu.returncode == 1 and "invalid file type" in gnu.stderr
+
+
+@pytest.mark.parametrize("extra", [[], ["-u"], ["-z"], ["-x", "-s", "5"]])
+def test_dash_is_the_file_on_standard_output(tmp_path, extra):
+    """`shred - 1<>FILE`: the file open on stdout is overwritten (and with -u truncated, not
+    removed), as GNU does it; the bytes match GNU's for the same random source."""
+    rs = tmp_path / "rs"
+    rs.write_bytes(os.urandom(1 << 16))
+    results = []
+    for who in ("gnu", "scrub"):
+        f = tmp_path / f"t-{who}"
+        f.write_bytes(b"hello world, a secret\n" * 10)
+        fd = os.open(f, os.O_RDWR)
+        try:
+            cmd = ["shred"] if who == "gnu" else [sys.executable, "-m", "scrub", "shred", "--no-storage"]
+            proc = subprocess.run(cmd + ["-n", "1", f"--random-source={rs}", *extra, "-"], stdout=fd, stderr=subprocess.PIPE,
+                                  text=True, env=ENV, timeout=60, executable=GNU if who == "gnu" else None)
+        finally:
+            os.close(fd)
+        results.append((proc.returncode, f.read_bytes()))
+    assert results[0] == results[1]
+    assert results[1][0] == 0 and ("-s" in extra or b"secret" not in results[1][1])
+
+
+def test_dash_with_json_is_refused(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "scrub", "shred", "--json", "-"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1

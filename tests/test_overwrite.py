@@ -98,7 +98,8 @@ def test_size_rules(tmp_path, size, exact):
     [r] = run([f], None, scheme="zero", exact=exact, verify="none")
     assert r.ok
     want = size if exact else -(-size // BLOCK) * BLOCK
-    assert r.length == want and f.stat().st_size == want
+    # a file smaller than a block: its exact bytes first, then the whole block (GNU's layout)
+    assert r.length == (size + want if 0 < size < BLOCK and not exact else want) and f.stat().st_size == want
     assert f.read_bytes() == bytes(want)
 
 
@@ -267,7 +268,7 @@ def test_force_adds_write_permission_through_the_fd(tmp_path, monkeypatch):
         return real_open(path, flags, *a, **kw)
     monkeypatch.setattr(os, "open", fake_open)
     [r] = run([f], None)
-    assert r.status == "failed" and r.errors[0].code == "permission" and "--force" in r.errors[0].message
+    assert r.status == "failed" and r.errors[0].code == "permission" and "Permission denied" in r.errors[0].message
     denied["n"] = 0
     [r] = run([f], None, force=True, scheme="zero")
     assert r.ok and any(w.code == "chmod" for w in r.warnings)
