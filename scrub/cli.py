@@ -70,6 +70,25 @@ def _add_root(p) -> None:
                    help="the root: / (this machine) or a mounted image (default /)")
 
 
+def _passes(text: str) -> int:
+    """-n N, checked where it stands (GNU refuses `-n -1 -n 0`, not only the last one)."""
+    try:
+        n = int(text, 10)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"invalid number of passes: {text!r}")
+    return n
+
+
+def _size(text: str) -> int:
+    """-s N, checked where it stands, as GNU does."""
+    try:
+        return parse_size(text)
+    except scrub.UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_shred(sub) -> None:
     p = sub.add_parser(
         "shred", help="overwrite files in place (GNU shred compatible flags)",
@@ -78,7 +97,7 @@ def _add_shred(sub) -> None:
     )
     p.add_argument("paths", nargs="*", metavar="PATH", type=os.fsencode)
     p.add_argument("--version", action="version", version=f"shred (scrub {scrub.__version__}, engine: {_engine_line()})")
-    p.add_argument("-n", "--iterations", type=int, metavar="N", help="GNU shred's N passes (default 3)")
+    p.add_argument("-n", "--iterations", type=_passes, metavar="N", help="GNU shred's N passes (default 3)")
     p.add_argument("--scheme", metavar="ID", help="a named scheme (--list-schemes) or pattern:HEX")
     p.add_argument("-z", "--zero", action="store_true", help="add a final pass of zeros")
     p.add_argument("-u", dest="remove_u", action="store_true", help="remove after overwriting (like --remove=wipesync)")
@@ -86,7 +105,7 @@ def _add_shred(sub) -> None:
                    help="remove after overwriting: unlink, wipe (rename) or wipesync (rename, sync each: the default, "
                    "as GNU shred's)")
     p.add_argument("-x", "--exact", action="store_true", help="do not round the size up to the next block")
-    p.add_argument("-s", "--size", metavar="N", help="overwrite exactly N bytes (suffixes K, M, G ...)")
+    p.add_argument("-s", "--size", metavar="N", type=_size, help="overwrite exactly N bytes (suffixes K, M, G ...)")
     p.add_argument("-f", "--force", action="store_true", help="add write permission if necessary")
     p.add_argument("--allow-hardlinks", action="store_true", help="overwrite files that have other hard links")
     p.add_argument("--device", action="store_true", help="allow block devices among the paths")
@@ -129,7 +148,7 @@ def _cmd_shred(args) -> int:
     if args.json and b"-" in args.paths:
         raise scrub.UsageError("'-' (the file on standard output) and --json cannot both use standard output")
     remove = args.remove or ("wipesync" if args.remove_u else None)
-    size = parse_size(args.size) if args.size is not None else None
+    size = args.size
     mode = "none" if args.json and args.progress == "auto" else _progress_mode(args.progress)
     reporter = _Reporter(args.verbose, mode=mode, show_findings=not args.json)
     try:

@@ -136,9 +136,12 @@ class RandomSource:
     across passes and files as GNU shred does; the end of FILE is an error."""
 
     def __init__(self, path):
+        from scrub.schemes import ByteChooser
+
         self.path = as_bytes(path)
         self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         self.pos = 0
+        self.chooser = ByteChooser(self.read)  # the pass-order draws, state kept across files
         try:
             os.lseek(self.fd, 0, os.SEEK_CUR)
             self.seekable = stat.S_ISREG(os.fstat(self.fd).st_mode)
@@ -485,10 +488,11 @@ def _overwrite(fd: int, st: os.stat_result, opts: Options, buffers, result: Shre
             return False
     segments = _segments(fd, st, opts, result)
     if opts.random_source is not None and opts.pool_passes is not None:
-        # GNU shred draws -n N's order for each file, from the random source when one is
-        # given: the same draws here give the same order and the same bytes
+        # GNU shred draws -n N's order for each file (an empty one too), from one chooser over
+        # the random source whose unused randomness carries from file to file: the same draws
+        # here give the same order and the same bytes
         try:
-            drawn = shred_passes(opts.pool_passes, opts.random_source.read)
+            drawn = shred_passes(opts.pool_passes, chooser=opts.random_source.chooser)
         except OSError as exc:
             result.fail("random-source", f"{display(opts.random_source.path)}: end of file" if exc.errno == E.ENODATA
                         else _describe(exc))
@@ -658,12 +662,15 @@ def _segments(fd: int, st: os.stat_result, opts: Options, result: ShredResult) -
         result.length = length
         return [[(0, length)]] if length else []
     result.size = st.st_size
+    block = st.st_blksize or 4096
     if opts.size is not None:  # explicit: exactly these bytes, holes and all
         result.length = opts.size
         if opts.size > st.st_size:
             result.warn("extends", f"--size {opts.size} is past the end of the file ({st.st_size} bytes): the file grows")
+        if 0 < st.st_size < min(block, opts.size) and opts.deferred_dirs is None:
+            result.length = st.st_size + opts.size  # GNU's layout for a small file, see below
+            return [[(0, st.st_size)], [(0, opts.size)]]
         return [[(0, opts.size)]] if opts.size else []
-    block = st.st_blksize or 4096
     end = st.st_size if opts.exact else -(-st.st_size // block) * block
     ranges = data_ranges(fd, st.st_size)
     in_data = sum(n for _, n in ranges)
@@ -672,7 +679,7 @@ def _segments(fd: int, st: os.stat_result, opts: Options, result: ShredResult) -
         result.warn("sparse", f"sparse file: {result.holes} bytes are holes (no data on disk) and were not written")
     ranges = ranges if opts.exact else round_ranges(ranges, block, end)
     result.length = sum(n for _, n in ranges)
-    if not opts.exact and 0 < st.st_size < block and ranges and (
+    if 0 < st.st_size < min(block, end) and ranges and (
             opts.deferred_dirs is None or (_linux.inode_flags(fd) or 0) & _linux.FS_INLINE_DATA_FL):
         # A file smaller than a block: its exact bytes first, then the whole block from the
         # start, as GNU shred writes it (so the same --random-source gives the same bytes).

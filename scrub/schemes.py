@@ -226,16 +226,17 @@ class ByteChooser:
             self.span = unusable - 1
 
 
-def shred_passes(n: int, read: Callable[[int], bytes] | None = None) -> tuple[Pass, ...]:
+def shred_passes(n: int, read: Callable[[int], bytes] | None = None, *, chooser: ByteChooser | None = None) -> tuple[Pass, ...]:
     """The passes GNU shred's ``-n N`` selects, in its order: whole pool groups while they
     fit; of a partial group a random subset (each member taken with the probability that
     leaves exactly the slots left), or random passes when under 2 slots or a third of the
     group are left; then the random passes spread evenly (first and last random), the fixed
     ones shuffled into the other slots.  ``read(k)`` supplies the random bytes (default the
-    OS's CSPRNG; a ``--random-source`` reader for GNU's exact order)."""
+    OS's CSPRNG); ``chooser`` instead keeps its unused randomness across calls, as GNU's one
+    chooser per run does over ``--random-source`` (its exact order)."""
     if n < 0:
         raise ValueError("pass count must be non-negative")
-    pick = ByteChooser(read or secrets.token_bytes).below
+    pick = (chooser or ByteChooser(read or secrets.token_bytes)).below
     fixed: list[int] = []
     nrandom, left, i = 0, n, 0
     while left:
