@@ -253,7 +253,7 @@ def shred_passes(n: int, read: Callable[[int], bytes] | None = None, *, chooser:
             nrandom += left
             left = 0
         else:
-            for k, code in zip(range(len(group), 0, -1), group):
+            for k, code in zip(range(len(group), 0, -1), group, strict=True):
                 if left == k or pick(k) < left:
                     fixed.append(code)
                     left -= 1
