@@ -9,6 +9,7 @@ file in place.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno as E
 import fcntl
@@ -403,14 +404,32 @@ def shred(
     return results
 
 
-def _shred_at(dirfd: int, name: bytes, opts: Options, buffers, result: ShredResult) -> None:
+@contextlib.contextmanager
+def _one_path(result: ShredResult):
+    """What every path shares: its time, Ctrl-C leaving it in place, an unforeseen OSError
+    that belongs to this path only, and the fds it opened (appended to the yielded list)."""
     t0 = time.monotonic()
-    fd = None
+    fds: list[int] = []
     try:
+        yield fds
+    except KeyboardInterrupt:
+        result.fail("interrupted", "interrupted; the file was left in place", status="interrupted")
+        raise
+    except OSError as exc:
+        result.fail(_code(exc.errno), _describe(exc), errno=exc.errno)
+    finally:
+        result.seconds = time.monotonic() - t0
+        for fd in fds:
+            os.close(fd)
+
+
+def _shred_at(dirfd: int, name: bytes, opts: Options, buffers, result: ShredResult) -> None:
+    with _one_path(result) as fds:
         target = _open_in_dir(dirfd, name, opts, result)
         if target is None:
             return
         fd, st = target
+        fds.append(fd)
         if not _overwrite(fd, st, opts, buffers, result):
             return
         if opts.remove and result.kind == "regular":
@@ -419,36 +438,25 @@ def _shred_at(dirfd: int, name: bytes, opts: Options, buffers, result: ShredResu
             _truncate(fd, result)
         if result.status == "pending":
             result.status = "done" if not result.errors else "failed"
-    except KeyboardInterrupt:
-        result.fail("interrupted", "interrupted; the file was left in place", status="interrupted")
-        raise
-    except OSError as exc:  # anything not foreseen below still belongs to this path only
-        result.fail(_code(exc.errno), _describe(exc), errno=exc.errno)
-    finally:
-        result.seconds = time.monotonic() - t0
-        if fd is not None:
-            os.close(fd)
 
 
 def _shred_stdout(opts: Options, buffers, result: ShredResult) -> None:
     """The ``-`` operand, as GNU shred reads it: the file open on standard output (``shred -
     1<>FILE``), overwritten in place; removal is not possible by that name, so ``-u``
     truncates it, as GNU does.  A write-only descriptor cannot be read back: not verified."""
-    t0 = time.monotonic()
-    fd = None
-    try:
+    with _one_path(result) as fds:
         try:
             fd = os.dup(1)
+            fds.append(fd)
             st = os.fstat(fd)
         except OSError as exc:
             result.fail(_code(exc.errno), f"failed to open for writing: {_describe(exc)}", errno=exc.errno)
             return
         why = _refusal(st.st_mode, opts)
+        result.kind = _kind(st.st_mode)
         if why:
-            result.kind = _kind(st.st_mode)
             result.fail(why[0], why[1], status="refused")
             return
-        result.kind = _kind(st.st_mode)
         if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY and opts.verify != "none":
             result.warn("unverifiable", "standard output is open write-only: the passes were not read back")
             opts = dataclasses.replace(opts, verify="none")
@@ -458,15 +466,6 @@ def _shred_stdout(opts: Options, buffers, result: ShredResult) -> None:
             _truncate(fd, result)
         if result.status == "pending":
             result.status = "done" if not result.errors else "failed"
-    except KeyboardInterrupt:
-        result.fail("interrupted", "interrupted; the file was left in place", status="interrupted")
-        raise
-    except OSError as exc:
-        result.fail(_code(exc.errno), _describe(exc), errno=exc.errno)
-    finally:
-        result.seconds = time.monotonic() - t0
-        if fd is not None:
-            os.close(fd)
 
 
 def _overwrite(fd: int, st: os.stat_result, opts: Options, buffers, result: ShredResult) -> bool:
