@@ -27,6 +27,47 @@ def as_path_list(value, what: str) -> list:
     return items
 
 
+_SHELL_SPECIAL = frozenset(b" \t\n'\"$&()*;<>?[\\^`|!=")
+_DOLLAR_ESCAPES = {0x07: "\\a", 0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0B: "\\v", 0x0C: "\\f", 0x0D: "\\r"}
+
+
+def shell_quote(path: str | bytes | os.PathLike) -> str:
+    """A name as GNU tools quote it in messages (the shell-escape style of coreutils, as
+    ``ls --quoting-style=shell-escape`` shows it under LC_ALL=C, which the tests compare
+    with): unquoted when nothing in it is special, "a'b" for a quote alone, else in single
+    quotes with unprintable bytes as $'\\ooo' pieces ('a'$'\\033''c')."""
+    raw = os.fsencode(path)
+    printable = [0x20 <= b < 0x7F for b in raw]
+    special = any(b in _SHELL_SPECIAL for b in raw) or raw[:1] in (b"#", b"~") or not all(printable)
+    if not raw:
+        return "''"
+    if not special:
+        return raw.decode("ascii")
+    if all(printable) and b"'" in raw and not any(b in b"\"$`\\!" for b in raw):
+        return '"' + raw.decode("ascii") + '"'  # a quote, and nothing double quotes would expand
+    out, quoted, i = ["'"], True, 0
+    while i < len(raw):
+        if printable[i]:
+            if raw[i] == 0x27:  # a quote: closed, escaped, reopened
+                out.append("'\\''" if quoted else "\\''")
+            else:
+                out.append(chr(raw[i]) if quoted else "'" + chr(raw[i]))
+            quoted = True
+            i += 1
+            continue
+        if quoted:
+            out.append("'")
+            quoted = False
+        out.append("$'")
+        while i < len(raw) and not printable[i]:
+            out.append(_DOLLAR_ESCAPES.get(raw[i], f"\\{raw[i]:03o}"))
+            i += 1
+        out.append("'")
+    if quoted:
+        out.append("'")
+    return "".join(out)
+
+
 def display(path: str | bytes | os.PathLike) -> str:
     """A printable form: UTF-8 as is, other bytes as \\xNN, control characters escaped."""
     raw = os.fsencode(path)

@@ -15,7 +15,7 @@ from typing import Callable
 
 import scrub
 from scrub import schemes
-from scrub._paths import display
+from scrub._paths import display, shell_quote
 from scrub.exceptions import Interrupted, ScrubError
 from scrub.overwrite import parse_size
 from scrub.results import Progress
@@ -209,7 +209,7 @@ QUIET_WARNINGS = frozenset({"extends"})  # -s past the end: GNU grows the file w
 
 def _print_shred_result(r) -> None:
     """Nothing on success (as GNU shred: -v and --json say more); errors and warnings on stderr."""
-    name = display(r.path)
+    name = shell_quote(r.path)
     if not r.ok:
         for e in r.errors:
             print(f"{PROG} shred: {name}: {e.message}", file=sys.stderr)
@@ -242,7 +242,7 @@ class _Reporter:
         self.phase = ""
 
     def __call__(self, ev: Progress) -> None:
-        name = display(ev.path)
+        name = shell_quote(ev.path)  # GNU's quoting of names in shred's messages
         if ev.event == "storage" and self.show_findings:
             self.clear()
             _print_findings(name, ev.findings, self.said)
@@ -261,7 +261,8 @@ class _Reporter:
             self.clear()
             head = os.path.dirname(ev.path)
             new = os.path.join(head, ev.detail) if head else ev.detail
-            print(f"{PROG} shred: {display(getattr(self, 'current', ev.path))}: renamed to {display(new)}", file=sys.stderr)
+            print(f"{PROG} shred: {shell_quote(getattr(self, 'current', ev.path))}: renamed to {shell_quote(new)}",
+                  file=sys.stderr)
             self.current = new
         elif ev.event == "removed" and self.verbose:
             self.clear()
