@@ -725,6 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add in BUILDERS:
         add(sub)
+    parser.subcommands = sub.choices  # shred is parsed on its own, as GNU getopt reads it
     return parser
 
 
@@ -758,8 +759,7 @@ def _shred_argv(argv: list[str], known: set[str]) -> list[str]:
 
 def _parse_shred(parser: argparse.ArgumentParser, argv: list[str]):
     """shred's arguments as GNU getopt reads them: options anywhere among the files."""
-    sub = next(a for a in parser._subparsers._group_actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
-    shred_parser = sub.choices["shred"]
+    shred_parser = parser.subcommands["shred"]
     known = {o[2:] for act in shred_parser._actions for o in act.option_strings if o.startswith("--")}  # noqa: SLF001
     words = _shred_argv(argv, known)
     after = []

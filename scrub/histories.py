@@ -202,7 +202,7 @@ def remedy_for(writers: list[Writer]) -> str:
 # The job
 
 
-def _find(root: bytes) -> tuple[ScanReport, dict[str, User]]:
+def _find(root: bytes) -> tuple[ScanReport, dict[bytes, User]]:
     scanner = Scanner(root, entries=catalog.HISTORIES, system=False)
     try:
         report = scanner.run()
@@ -292,7 +292,7 @@ WORKERS = 8  # files of different users are erased side by side: their syncs ove
 PROCESSES = os.cpu_count() or 1  # and, for many files, on every core (the per-file work is Python)
 
 
-def _erase_in_processes(root_fd: int, items: list[Item], users: dict[str, User], options: dict, n: int) -> None:
+def _erase_in_processes(root_fd: int, items: list[Item], users: dict[bytes, User], options: dict, n: int) -> None:
     """Shard the users over ``n`` forked processes, each running the thread pool on its
     shard; results come back through pipes.  Ctrl-C reaches every process: each stops after
     its current files and still sends what it did."""
@@ -335,7 +335,7 @@ def _erase_in_processes(root_fd: int, items: list[Item], users: dict[str, User],
         raise KeyboardInterrupt
 
 
-def _child(send, root_fd: int, items: list[Item], users: dict[str, User], options: dict) -> None:  # pragma: no cover
+def _child(send, root_fd: int, items: list[Item], users: dict[bytes, User], options: dict) -> None:  # pragma: no cover
     import pickle
 
     try:
@@ -347,17 +347,17 @@ def _child(send, root_fd: int, items: list[Item], users: dict[str, User], option
         send.close()
 
 
-def _erase_all(root_fd: int, items: list[Item], users: dict[str, User], options: dict) -> None:
+def _erase_all(root_fd: int, items: list[Item], users: dict[bytes, User], options: dict) -> None:
     """Erase the pending items, one user's files in order on one worker, several users at a
     time.  Ctrl-C stops every worker after its current file; what was not reached stays."""
     import concurrent.futures
     import threading
 
     stop = threading.Event()
-    by_user: dict[str, list[Item]] = {}
+    by_user: dict[tuple[bytes | None, str], list[Item]] = {}  # by home: two accounts may share a name
     for item in items:
         if item.status == "pending":
-            by_user.setdefault(os.fsdecode(item.home or b"") + "\0" + item.user, []).append(item)
+            by_user.setdefault((item.home, item.user), []).append(item)
     local = threading.local()
     shredders: list[overwrite.Shredder] = []
     lock = threading.Lock()

@@ -101,8 +101,8 @@ def parse_size(text: str) -> int:
     (leading blanks and ``+`` allowed, ``0x`` hex, a leading ``0`` octal), then at most one
     suffix: ``c`` 1, ``b`` 512, ``B`` 1024, ``k``/``K`` 1024, ``M G T P E Z Y`` powers of
     1024, each of those (``k`` too) optionally followed by ``B`` (powers of 1000) or ``iB``
-    (1024); a suffix alone counts one.  Lower-case ``m g t``, ``w``, fractions and negatives are errors, never read as
-    bytes: ``2b`` is 1024 bytes, not 2.  At most 2**63-1."""
+    (1024); a suffix alone counts one.  Lower-case ``m g t``, ``w``, fractions and negatives
+    are errors, never read as bytes: ``2b`` is 1024 bytes, not 2.  At most 2**63-1."""
     m = _SIZE_NUMBER.match(text)
     if m:
         digits = m.group(1)

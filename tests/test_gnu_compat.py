@@ -19,6 +19,16 @@ ENV = {**os.environ, "LC_ALL": "C"}
 ENV.pop("POSIXLY_CORRECT", None)
 
 
+def run_shred(who: str, args: list, cwd=None) -> tuple[int, list[bytes]]:
+    """Run GNU shred (as argv[0] "shred", its message prefix) or scrub's; (exit code, its own
+    stderr lines with the program prefix dropped)."""
+    cmd = ["shred"] if who == "gnu" else [sys.executable, "-m", "scrub", "shred", "--no-storage", "--verify", "none"]
+    proc = subprocess.run(cmd + args, cwd=cwd, capture_output=True, env=ENV, timeout=120,
+                          executable=GNU if who == "gnu" else None)
+    prefix = b"shred: " if who == "gnu" else b"python3 -m scrub shred: "
+    return proc.returncode, [line[len(prefix):] for line in proc.stderr.splitlines() if line.startswith(prefix)]
+
+
 def run_both(tmp, args: list[str], content: bytes | None, source: bytes, *, name: str = "f", others=()):
     """(gnu, scrub): each (exit code, stderr lines with the program prefix dropped and the
     directory written DIR, the file's bytes after or None, the names left in the directory).
@@ -34,12 +44,9 @@ def run_both(tmp, args: list[str], content: bytes | None, source: bytes, *, name
         f = d / name
         if content is not None:
             f.write_bytes(content)
-        cmd = (["shred"] if who == "gnu" else [sys.executable, "-m", "scrub", "shred", "--no-storage", "--verify", "none"])
-        proc = subprocess.run(cmd + [f"--random-source={rs}", *args, str(f)], capture_output=True, text=True, env=ENV,
-                              timeout=120, executable=GNU if who == "gnu" else None)  # argv[0] "shred": GNU's prefix
-        prefix = "shred: " if who == "gnu" else "python3 -m scrub shred: "
-        lines = [line[len(prefix):].replace(str(d), "DIR") for line in proc.stderr.splitlines() if line.startswith(prefix)]
-        out.append((proc.returncode, lines, f.read_bytes() if f.exists() else None, sorted(os.listdir(d))))
+        code, raw = run_shred(who, [f"--random-source={rs}", *args, str(f)])
+        lines = [line.decode().replace(str(d), "DIR") for line in raw]
+        out.append((code, lines, f.read_bytes() if f.exists() else None, sorted(os.listdir(d))))
     return out
 
 
@@ -174,13 +181,9 @@ def test_argument_combinations_as_gnu(tmp_path_factory, options, names, position
         d.mkdir()
         for name, size in zip(names, sizes, strict=False):
             (d / name).write_bytes(bytes([0x41 + len(name)]) * size)
-        cmd = ["shred"] if who == "gnu" else [sys.executable, "-m", "scrub", "shred", "--no-storage", "--verify", "none"]
-        proc = subprocess.run(cmd + [f"--random-source={rs}", *words, *files], cwd=d, capture_output=True, env=ENV,
-                              timeout=120, executable=GNU if who == "gnu" else None)
-        prefix = b"shred: " if who == "gnu" else b"python3 -m scrub shred: "
-        lines = [line[len(prefix):] for line in proc.stderr.splitlines() if line.startswith(prefix)]
+        code, lines = run_shred(who, [f"--random-source={rs}", *words, *files], cwd=d)
         left = {n: (d / n).read_bytes() for n in sorted(os.listdir(d))}
-        out.append((proc.returncode, lines, left))
+        out.append((code, lines, left))
     (gcode, glines, gleft), (scode, slines, sleft) = out
     assert scode == gcode, (words, files, glines, slines)
     if gcode == 0:

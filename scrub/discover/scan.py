@@ -282,7 +282,7 @@ class Scanner:
         self.report.errors.append((where, exc.strerror or str(exc)))
 
     def run(self) -> ScanReport:
-        """Raises users.NotASystemRoot when the root has no etc/passwd."""
+        """Raises scrub.NotASystemRoot when the root has no etc/passwd."""
         t0 = time.monotonic()
         problems: list[tuple[bytes, str]] = []
         users = users_of(self.root_fd, problems)

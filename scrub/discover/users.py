@@ -54,7 +54,7 @@ class Pointer:
     def message(self) -> str:
         from scrub._paths import display
 
-        return f"{self.user}'s {self.var} {self.reason}: {display(self.value)}; not touched"
+        return f"{self.user}'s {self.var} {self.reason}: {display(self.value)} (set in {display(self.source)}); not touched"
 
 
 @dataclass
@@ -67,7 +67,6 @@ class User:
     # statically known values: home-relative (no leading "/") when set by the user's own files,
     # absolute (inside the root) only when set by a root-owned system file
     env: dict[str, bytes] = field(default_factory=dict)
-    env_source: dict[str, str] = field(default_factory=dict)  # var -> "user" | "system"
     pointers: list[Pointer] = field(default_factory=list)  # values refused
     real_home: bytes = b""  # the home with links resolved inside the root (what a bundler walks)
 
@@ -288,10 +287,8 @@ def read_env(user: User, home_fd: int, system_env: list[tuple[bytes, bytes]] | N
                 else:
                     kept.append(path)
             user.env.pop(var, None)
-            user.env_source.pop(var, None)
             if kept:
                 user.env[var] = b":".join(kept) if var in LIST_VARS else kept[0]
-                user.env_source[var] = "system" if system else "user"
 
 
 def _read_rel(dirfd: int, rel: bytes) -> bytes | None:
