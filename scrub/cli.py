@@ -54,6 +54,40 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(f"{self.prog}: error: {message}")
 
 
+class _ShredParser(_Parser):
+    """shred's usage errors in GNU shred's words (scripts match on them): no usage block,
+    'Try ... --help' where GNU says it, exit 1."""
+
+    def error(self, message):
+        m = re.match(r"argument [^:]+: (invalid (?:number of passes|file size): .*)$", message)
+        if m:  # GNU: the value's complaint alone
+            raise SystemExit(f"{self.prog}: {m.group(1)}")
+        m = re.match(r"argument (--[\w-]+)(?:/[^:]*)?: invalid choice: '(.*?)' \(choose from (.*)\)$", message)
+        if m:
+            valid = "".join(f"\n  - {c.strip()}" for c in m.group(3).split(","))
+            raise SystemExit(f"{self.prog}: invalid argument '{m.group(2)}' for '{m.group(1)}'\n"
+                             f"Valid arguments are:{valid}\n{self._try}")
+        m = re.match(r"unrecognized arguments: (.*)$", message)
+        if m:
+            word = m.group(1).split()[0]
+            what = f"unrecognized option '{word}'" if word.startswith("--") else f"invalid option -- '{word[1:2]}'"
+            raise SystemExit(f"{self.prog}: {what}\n{self._try}")
+        m = re.match(r"argument (\S+): expected one argument$", message)
+        if m:  # the spelling the user wrote (argparse names them all)
+            spellings = m.group(1).split("/")
+            opt = next((w for w in reversed(self.words) if w in spellings), spellings[0])
+            what = (f"option requires an argument -- '{opt[1:]}'" if not opt.startswith("--")
+                    else f"option '{opt}' requires an argument")
+            raise SystemExit(f"{self.prog}: {what}\n{self._try}")
+        raise SystemExit(f"{self.prog}: {message}\n{self._try}")
+
+    words: list[str] = []  # the words being parsed, set by _parse_shred
+
+    @property
+    def _try(self) -> str:
+        return f"Try '{self.prog} --help' for more information."
+
+
 def envelope(command: str, status: str, code: int, data, errors=()) -> str:
     return json.dumps({
         "scrub_result_version": RESULT_VERSION, "command": command, "status": status,
@@ -90,11 +124,13 @@ def _size(text: str) -> int:
 
 
 def _add_shred(sub) -> None:
+    plain, sub._parser_class = sub._parser_class, _ShredParser  # noqa: SLF001 (argparse has no per-parser class)
     p = sub.add_parser(
         "shred", help="overwrite files in place (GNU shred compatible flags)",
         description="Overwrite files in place, sync after every pass, verify, optionally remove. "
         "Reports, per file, where a copy can survive the overwrite.",
     )
+    sub._parser_class = plain  # noqa: SLF001
     p.add_argument("paths", nargs="*", metavar="PATH", type=os.fsencode)
     p.add_argument("--version", action="version", version=f"shred (scrub {scrub.__version__}, engine: {_engine_line()})")
     p.add_argument("-n", "--iterations", type=_passes, metavar="N", help="GNU shred's N passes (default 3)")
@@ -766,6 +802,7 @@ def _parse_shred(parser: argparse.ArgumentParser, argv: list[str]):
     if "--" in words:  # every word after "--" is a file (argparse's intermixed parsing would still read options)
         k = words.index("--")
         words, after = words[:k], words[k + 1:]
+    shred_parser.words = words
     args = shred_parser.parse_intermixed_args(words)
     args.paths = list(args.paths) + [os.fsencode(a) for a in after]
     args.command = "shred"
@@ -794,6 +831,10 @@ def main(argv: list[str] | None = None) -> int:
             code = SHRED_FAILURE if args.command == "shred" else ExitCode.USAGE
             if getattr(args, "json", False):
                 print(envelope(args.command, "error", code, None, [{"code": type(exc).__name__, "message": str(exc)}]))
+            elif args.command == "shred":  # GNU's form: "shred: FILE: message", the file quoted as GNU quotes it
+                where = f"{shell_quote(exc.path)}: " if getattr(exc, "path", None) is not None else ""
+                hint = f"\nTry '{PROG} shred --help' for more information." if exc.message == "missing file operand" else ""
+                print(f"{PROG} shred: {where}{exc.message}{hint}", file=sys.stderr)
             else:
                 print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
             return code

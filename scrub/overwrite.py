@@ -227,7 +227,7 @@ class Shredder:
             try:
                 self.opts.random_source = RandomSource(random_source)
             except OSError as exc:
-                raise UsageError(f"cannot open random source: {exc.strerror}", path=as_bytes(random_source)) from None
+                raise UsageError(exc.strerror or "cannot open", path=as_bytes(random_source)) from None  # GNU's words
         self.buffers = (aligned_buffer(CHUNK), aligned_buffer(CHUNK), aligned_buffer(CHUNK))
 
     def sync_dirs(self) -> list[tuple[bytes, str]]:

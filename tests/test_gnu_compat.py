@@ -196,14 +196,58 @@ QUOTED = [b"a b", b"plain", b"a'b", b"a\x1bc", b"x,y", b"~home", b"a~b", b"#x", 
           b"a|b", b"a&b", b"a;b", b"a<b", b"(a)", b"a`b", b'a"b', b"'", b"a''b", b"\x1b", b"ab\x1b\x1bc d", b"it's a b"]
 
 
-@pytest.mark.parametrize("name", QUOTED, ids=repr)
+def _ls_quoted(directory, names: list[bytes]) -> list[str]:
+    """ls's shell-escape quoting of each name (one ls run; names made in ``directory``)."""
+    for name in names:
+        (directory / os.fsdecode(name)).write_bytes(b"")
+    try:
+        out = []
+        for name in names:
+            ls = subprocess.run(["ls", "-d", "--quoting-style=shell-escape", "--", os.fsdecode(name)], cwd=directory,
+                                capture_output=True, env={"LC_ALL": "C", "PATH": os.environ["PATH"]}, timeout=30)
+            out.append(ls.stdout.rstrip(b"\n").decode("latin-1"))
+        return out
+    finally:
+        for name in names:
+            (directory / os.fsdecode(name)).unlink()
+
+
+@pytest.mark.parametrize("name", QUOTED + [b"{", b"}", b"!", b"a'b\x01", b"\x01'a\x01", b"'a\x01", b"a'\xff"], ids=repr)
 def test_names_are_quoted_as_gnu_quotes_them(tmp_path, name):
-    """GNU's shell-escape quoting of names in shred's messages (ls shows the same style).
-    Known corners that still differ: a name that is a lone reserved word ('{', '!') and a
-    name with both a single quote and unprintable bytes."""
+    """GNU's shell-escape quoting of names in shred's messages (ls shows the same style),
+    including gnulib's odd '' prefix for a name with a quote inside that ends unprintable."""
     from scrub._paths import shell_quote
 
-    (tmp_path / os.fsdecode(name)).write_bytes(b"")
-    ls = subprocess.run(["ls", "-d", "--quoting-style=shell-escape", "--", os.fsdecode(name)], cwd=tmp_path,
-                        capture_output=True, env={"LC_ALL": "C", "PATH": os.environ["PATH"]}, timeout=30)
-    assert shell_quote(name) == ls.stdout.rstrip(b"\n").decode("latin-1")
+    assert shell_quote(name) == _ls_quoted(tmp_path, [name])[0]
+
+
+_NAME_BYTES = st.sampled_from([b"a", b"'", b" ", b"\x01", b"\x1b", b"\t", b"\n", b"\xff", b"{", b"}", b"!", b"#", b"~", b"$",
+                               b'"', b"\\", b"=", b"-", b":"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.lists(_NAME_BYTES, min_size=1, max_size=7).map(b"".join), min_size=1, max_size=8, unique=True))
+def test_quoting_matches_ls_on_drawn_names(tmp_path, names):
+    from scrub._paths import shell_quote
+
+    names = [n for n in names if n not in (b".", b"..") and b"/" not in n]
+    assert [shell_quote(n) for n in names] == _ls_quoted(tmp_path, names)
+
+
+USAGE_ERRORS = [[], ["-n", "x", "f"], ["-n", "-1", "f"], ["-s", "1Q", "f"], ["--size=", "f"], ["--remove=bogus", "f"],
+                ["--bogus", "f"], ["-q", "f"], ["-n"], ["--size"], ["--iterations"], ["--random-source=/nonexistent", "f"],
+                ["--random-source", "/nonexistent", "f"], ["missing-file"]]
+
+
+@pytest.mark.parametrize("args", USAGE_ERRORS, ids=" ".join)
+def test_usage_errors_read_as_gnus(tmp_path, args):
+    """The whole of stderr and the exit code, program name aside: scripts match on these."""
+    (tmp_path / "f").write_bytes(b"keep")
+    out = {}
+    for who, cmd in (("gnu", ["shred"]), ("scrub", [sys.executable, "-m", "scrub", "shred", "--no-storage"])):
+        proc = subprocess.run(cmd + args, cwd=tmp_path, capture_output=True, env=ENV, timeout=60,
+                              executable=GNU if who == "gnu" else None)
+        name = b"shred" if who == "gnu" else b"python3 -m scrub shred"
+        out[who] = (proc.returncode, proc.stderr.replace(name, b"PROG"), proc.stdout)
+    assert out["scrub"] == out["gnu"]
+    assert (tmp_path / "f").read_bytes() == b"keep"
