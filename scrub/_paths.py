@@ -97,3 +97,36 @@ def from_json(doc: dict) -> bytes:
     if "path_b64" in doc:
         return base64.b64decode(doc["path_b64"])
     return doc["path"].encode("utf-8")
+
+
+def gnu_human(n: int, *, ceiling: bool) -> str:
+    """A byte count as GNU shred's -v progress writes it ("1.5GiB", "512MiB", "100B"): powers
+    of 1024, one decimal below 10; the offset rounded down, the size up. GNU rounds in steps,
+    keeping only the tenths and whether the rest was nothing, under a half, a half or over:
+    the same steps here give the same figures (checked against ls -lh, which shares them)."""
+    base, amount, tenths, rounding, exponent = 1024, n, 0, 0, 0
+    suffix = ""
+    if amount >= base:
+        while True:
+            r10 = (amount % base) * 10 + tenths
+            r2 = (r10 % base) * 2 + (rounding >> 1)
+            amount //= base
+            tenths = r10 // base
+            rounding = int(r2 + rounding != 0) if r2 < base else 2 + (base < r2 + rounding)
+            exponent += 1
+            if not (base <= amount and exponent < 8):
+                break
+        if amount < 10:
+            if ceiling and rounding > 0:
+                tenths, rounding = tenths + 1, 0
+                if tenths == 10:
+                    amount, tenths = amount + 1, 0
+            if amount < 10:
+                suffix = f".{tenths}"
+                tenths = rounding = 0
+    if ceiling and tenths + rounding > 0:
+        amount += 1
+        if amount == base and exponent < 8:
+            exponent, amount, suffix = exponent + 1, 1, ".0"
+    unit = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi")[exponent]
+    return f"{amount}{suffix}{unit}B"

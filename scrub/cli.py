@@ -15,7 +15,7 @@ from typing import Callable
 
 import scrub
 from scrub import schemes
-from scrub._paths import display, shell_quote
+from scrub._paths import display, gnu_human, shell_quote
 from scrub.exceptions import Interrupted, ScrubError
 from scrub.overwrite import parse_size
 from scrub.results import Progress
@@ -37,6 +37,7 @@ def print(*args, sep: str = " ", end: str = "\n", file=None, flush: bool = False
     builtins.print(_escape(sep.join(str(a) for a in args)), end=end, file=file, flush=flush)
 
 
+GNU_VERBOSE_UPDATE = 5  # seconds between GNU shred's -v byte-progress lines
 SHRED_FAILURE = 1  # the shred command's usage errors exit 1, as GNU shred's (scrub's other commands: 2)
 
 
@@ -276,6 +277,7 @@ class _Reporter:
         self.started = time.monotonic()
         self.last_plain = 0.0
         self.phase = ""
+        self.gnu_next, self.gnu_shown = 0, ""  # GNU's -v byte progress: when next, what last
 
     def __call__(self, ev: Progress) -> None:
         name = shell_quote(ev.path)  # GNU's quoting of names in shred's messages
@@ -288,6 +290,7 @@ class _Reporter:
             if self.verbose:
                 self.clear()
                 print(f"{PROG} shred: {name}: pass {ev.pass_number}/{ev.passes} ({ev.label})...", file=sys.stderr)
+                self.gnu_next, self.gnu_shown = int(time.time()) + GNU_VERBOSE_UPDATE, ""
         elif ev.event == "removing" and self.verbose:
             self.clear()
             self.current = ev.path
@@ -304,11 +307,27 @@ class _Reporter:
             self.clear()
             print(f"{PROG} shred: {name}: removed", file=sys.stderr)
         elif ev.event in ("bytes", "sync", "verify") and ev.total:
+            if self.verbose and (ev.event == "bytes" or (ev.event == "sync" and self.phase == "write")):
+                self._gnu_offset(name, ev, done=ev.event == "sync")
             if ev.event != self.phase and ev.event in ("sync", "verify"):
                 self.started = time.monotonic()  # each phase has its own rate and ETA
                 self.phase = ev.event
                 self._plain(name, ev, force=True)
             self._line(name, ev)
+
+    def _gnu_offset(self, name: str, ev: Progress, done: bool) -> None:
+        """GNU's -v byte progress: every GNU_VERBOSE_UPDATE seconds of a pass, the pass line
+        again with OFFSET/SIZE PERCENT; once the pass is written, the last one if any was shown."""
+        now = int(time.time())  # GNU counts whole seconds
+        if not ((done and self.gnu_shown) or (self.gnu_next <= now and ev.done)):
+            return
+        offset = gnu_human(ev.done, ceiling=False)
+        if done or offset != self.gnu_shown:
+            self.clear()
+            percent = 100 if not ev.total else ev.done * 100 // ev.total
+            print(f"{PROG} shred: {name}: pass {ev.pass_number}/{ev.passes} ({ev.label})...{offset}/"
+                  f"{gnu_human(ev.total, ceiling=True)} {percent}%", file=sys.stderr)
+            self.gnu_shown, self.gnu_next = offset, now + GNU_VERBOSE_UPDATE
 
     def _text(self, name: str, ev: Progress) -> str:
         what = {"bytes": "", "sync": " syncing", "verify": " verifying"}[ev.event]

@@ -251,3 +251,49 @@ def test_usage_errors_read_as_gnus(tmp_path, args):
         out[who] = (proc.returncode, proc.stderr.replace(name, b"PROG"), proc.stdout)
     assert out["scrub"] == out["gnu"]
     assert (tmp_path / "f").read_bytes() == b"keep"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size=st.one_of(st.integers(0, 1 << 42), st.integers(0, 1 << 21),
+                      st.builds(lambda k, d: max(0, (1 << k) + d), st.integers(10, 42), st.integers(-3, 3))))
+def test_progress_sizes_round_as_gnus(tmp_path, size):
+    """GNU's size figure is human_readable rounded up in powers of 1024; ls -lh prints the same
+    figure with K/M/G for KiB/MiB/GiB, so a sparse file of the size shows what GNU would print."""
+    from scrub._paths import gnu_human
+
+    f = tmp_path / "sparse"
+    with open(f, "wb") as fh:
+        fh.truncate(size)
+    ls = subprocess.run(["ls", "-l", "-h", str(f)], capture_output=True, text=True, env=ENV, timeout=30, check=True)
+    assert gnu_human(size, ceiling=True).replace("iB", "").replace("B", "") == ls.stdout.split()[4]
+
+
+def test_progress_offsets_round_down():
+    from scrub._paths import gnu_human
+
+    assert [gnu_human(n, ceiling=False) for n in (0, 1023, 1024, 1048575, 1048577, 1536 * 1024, 10 * 1024 - 1)] == \
+        ["0B", "1023B", "1.0KiB", "1023KiB", "1.0MiB", "1.5MiB", "9.9KiB"]
+    assert [gnu_human(n, ceiling=True) for n in (1048575, 1048577, 10 * 1024 - 1)] == ["1.0MiB", "1.1MiB", "10KiB"]
+
+
+def test_verbose_byte_progress_lines(tmp_path):
+    """The -v trace repeats the pass line with OFFSET/SIZE PERCENT% while a pass runs and ends it
+    with SIZE/SIZE 100%, as GNU's does; GNU's 5 s interval is shortened here so that a small
+    file shows it."""
+    import re
+
+    f = tmp_path / "f"
+    f.write_bytes(b"\x01" * (48 << 20))
+    code = ("import sys, scrub.cli as c, scrub.overwrite as o; c.GNU_VERBOSE_UPDATE = 0; o.PROGRESS_INTERVAL = 0.001;"
+            "sys.exit(c.main(sys.argv[1:]))")
+    proc = subprocess.run([sys.executable, "-c", code, "shred", "-v", "-n1", "--engine", "python", "--no-storage",
+                           "--verify", "none", str(f)], capture_output=True, env=ENV, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.decode().splitlines()
+    name = re.escape(str(f))
+    assert re.fullmatch(rf".*shred: {name}: pass 1/1 \(random\)\.\.\.", lines[0])
+    progress = [re.fullmatch(rf".*shred: {name}: pass 1/1 \(random\)\.\.\.(\S+)/48MiB (\d+)%", ln) for ln in lines[1:]]
+    assert progress and all(progress), lines
+    assert progress[-1].groups() == ("48MiB", "100")
+    percents = [int(m.group(2)) for m in progress]
+    assert percents == sorted(percents)
