@@ -77,6 +77,17 @@ def shell_quote(path: str | bytes | os.PathLike) -> str:
     return text
 
 
+_C_ESCAPES = {0x07: "\\a", 0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x0B: "\\v",
+              0x5C: "\\\\", 0x27: "\\'"}
+
+
+def c_quote(value: str | bytes) -> str:
+    """A value as GNU tools quote it in C-locale messages ("invalid number of passes: 'a\\033'"):
+    in single quotes, C escapes, other unprintable bytes in octal. Never a raw control byte."""
+    raw = os.fsencode(value)
+    return "'" + "".join(_C_ESCAPES.get(b) or (chr(b) if 0x20 <= b < 0x7F else f"\\{b:03o}") for b in raw) + "'"
+
+
 def display(path: str | bytes | os.PathLike) -> str:
     """A printable form: UTF-8 as is, other bytes as \\xNN, control characters escaped."""
     raw = os.fsencode(path)

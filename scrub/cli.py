@@ -15,7 +15,7 @@ from typing import Callable
 
 import scrub
 from scrub import schemes
-from scrub._paths import display, gnu_human, shell_quote
+from scrub._paths import c_quote, display, gnu_human, shell_quote
 from scrub.exceptions import Interrupted, ScrubError
 from scrub.overwrite import parse_size
 from scrub.results import Progress
@@ -60,33 +60,44 @@ class _ShredParser(_Parser):
     'Try ... --help' where GNU says it, exit 1."""
 
     def error(self, message):
-        m = re.match(r"argument [^:]+: (invalid (?:number of passes|file size): .*)$", message)
+        m = re.match(r"argument [^:]+: (invalid (?:number of passes|file size): .*)$", message, re.DOTALL)
         if m:  # GNU: the value's complaint alone
             raise SystemExit(f"{self.prog}: {m.group(1)}")
-        m = re.match(r"argument (--[\w-]+)(?:/[^:]*)?: invalid choice: '(.*?)' \(choose from (.*)\)$", message)
+        m = re.match(r"argument [^:]+: ((?:invalid|ambiguous) argument .*)$", message, re.DOTALL)
         if m:
-            valid = "".join(f"\n  - {c.strip()}" for c in m.group(3).split(","))
-            raise SystemExit(f"{self.prog}: invalid argument '{m.group(2)}' for '{m.group(1)}'\n"
-                             f"Valid arguments are:{valid}\n{self._try}")
-        m = re.match(r"unrecognized arguments: (.*)$", message)
-        if m:
-            word = m.group(1).split()[0]
-            what = f"unrecognized option '{word}'" if word.startswith("--") else f"invalid option -- '{word[1:2]}'"
-            raise SystemExit(f"{self.prog}: {what}\n{self._try}")
+            raise SystemExit(f"{self.prog}: {m.group(1)}\n{_shred_try()}")
         m = re.match(r"argument (\S+): expected one argument$", message)
         if m:  # the spelling the user wrote (argparse names them all)
             spellings = m.group(1).split("/")
             opt = next((w for w in reversed(self.words) if w in spellings), spellings[0])
             what = (f"option requires an argument -- '{opt[1:]}'" if not opt.startswith("--")
                     else f"option '{opt}' requires an argument")
-            raise SystemExit(f"{self.prog}: {what}\n{self._try}")
-        raise SystemExit(f"{self.prog}: {message}\n{self._try}")
+            raise SystemExit(f"{self.prog}: {what}\n{_shred_try()}")
+        raise SystemExit(f"{self.prog}: {message}\n{_shred_try()}")
+
+    def unknown(self, word: str):
+        """GNU getopt's complaint about the first word it does not know (quoted: never raw
+        control bytes on the terminal, where GNU prints them as given)."""
+        what = (f"unrecognized option {c_quote(word.split('=', 1)[0] if '=' in word else word)}"
+                if word.startswith("--") else f"invalid option -- {c_quote(word[1:2])}")
+        raise SystemExit(f"{self.prog}: {what}\n{_shred_try()}")
 
     words: list[str] = []  # the words being parsed, set by _parse_shred
 
-    @property
-    def _try(self) -> str:
-        return f"Try '{self.prog} --help' for more information."
+
+def _shred_try() -> str:
+    return f"Try '{PROG} shred --help' for more information."
+
+
+def _remove_how(text: str) -> str:
+    """--remove=HOW as GNU's argmatch reads it: a whole name, or an abbreviation of one."""
+    modes = scrub.overwrite.REMOVE_MODES
+    hits = [m for m in modes if m == text] or [m for m in modes if m.startswith(text)]
+    if len(hits) == 1:
+        return hits[0]
+    raise argparse.ArgumentTypeError(
+        f"{'ambiguous' if hits else 'invalid'} argument {c_quote(text)} for '--remove'\n"
+        "Valid arguments are:" + "".join(f"\n  - '{m}'" for m in modes))
 
 
 def envelope(command: str, status: str, code: int, data, errors=()) -> str:
@@ -112,7 +123,7 @@ def _passes(text: str) -> int:
     except ValueError:
         n = -1
     if n < 0:
-        raise argparse.ArgumentTypeError(f"invalid number of passes: {text!r}")
+        raise argparse.ArgumentTypeError(f"invalid number of passes: {c_quote(text)}")
     return n
 
 
@@ -138,7 +149,7 @@ def _add_shred(sub) -> None:
     p.add_argument("--scheme", metavar="ID", help="a named scheme (--list-schemes) or pattern:HEX")
     p.add_argument("-z", "--zero", action="store_true", help="add a final pass of zeros")
     p.add_argument("-u", dest="remove_u", action="store_true", help="remove after overwriting (like --remove=wipesync)")
-    p.add_argument("--remove", choices=scrub.overwrite.REMOVE_MODES, metavar="HOW",
+    p.add_argument("--remove", type=_remove_how, metavar="HOW",
                    help="remove after overwriting: unlink, wipe (rename) or wipesync (rename, sync each: the default, "
                    "as GNU shred's)")
     p.add_argument("-x", "--exact", action="store_true", help="do not round the size up to the next block")
@@ -822,7 +833,9 @@ def _parse_shred(parser: argparse.ArgumentParser, argv: list[str]):
         k = words.index("--")
         words, after = words[:k], words[k + 1:]
     shred_parser.words = words
-    args = shred_parser.parse_intermixed_args(words)
+    args, unknown = shred_parser.parse_known_intermixed_args(words)
+    if unknown:
+        shred_parser.unknown(unknown[0])
     args.paths = list(args.paths) + [os.fsencode(a) for a in after]
     args.command = "shred"
     return args
@@ -852,7 +865,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(envelope(args.command, "error", code, None, [{"code": type(exc).__name__, "message": str(exc)}]))
             elif args.command == "shred":  # GNU's form: "shred: FILE: message", the file quoted as GNU quotes it
                 where = f"{shell_quote(exc.path)}: " if getattr(exc, "path", None) is not None else ""
-                hint = f"\nTry '{PROG} shred --help' for more information." if exc.message == "missing file operand" else ""
+                hint = f"\n{_shred_try()}" if exc.message == "missing file operand" else ""
                 print(f"{PROG} shred: {where}{exc.message}{hint}", file=sys.stderr)
             else:
                 print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)

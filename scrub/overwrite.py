@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from scrub import _linux
 from scrub._native import CHUNK, Control, Engine, RangeOutcome, aligned_buffer, engine as pick_engine
-from scrub._paths import as_bytes, as_path_list, display
+from scrub._paths import as_bytes, as_path_list, c_quote, display
 from scrub.exceptions import Interrupted, UsageError
 from scrub.results import PassRecord, Progress, ShredResult
 from scrub.schemes import Pass, Scheme, lookup, shred_passes
@@ -111,7 +111,7 @@ def parse_size(text: str) -> int:
     else:  # a suffix alone means one of it ("K" is 1024), as GNU's xstrtol reads it
         value, suffix = 1, text
         if not suffix:
-            raise UsageError(f"invalid file size: {text!r}")
+            raise UsageError(f"invalid file size: {c_quote(text)}")
     if suffix in ("", "c"):
         scale = 1
     elif suffix == "b":
@@ -122,9 +122,9 @@ def parse_size(text: str) -> int:
         exp = _POWERS.index(suffix[0].upper()) + 1
         scale = (1000 if suffix[1:] == "B" else 1024) ** exp
     else:
-        raise UsageError(f"invalid file size: {text!r}")
+        raise UsageError(f"invalid file size: {c_quote(text)}")
     if value * scale > INTMAX:
-        raise UsageError(f"invalid file size: {text!r}: Value too large for defined data type")
+        raise UsageError(f"invalid file size: {c_quote(text)}: Value too large for defined data type")
     return value * scale
 
 

@@ -236,7 +236,8 @@ def test_quoting_matches_ls_on_drawn_names(tmp_path, names):
 
 USAGE_ERRORS = [[], ["-n", "x", "f"], ["-n", "-1", "f"], ["-s", "1Q", "f"], ["--size=", "f"], ["--remove=bogus", "f"],
                 ["--bogus", "f"], ["-q", "f"], ["-n"], ["--size"], ["--iterations"], ["--random-source=/nonexistent", "f"],
-                ["--random-source", "/nonexistent", "f"], ["missing-file"]]
+                ["--random-source", "/nonexistent", "f"], ["missing-file"], ["--remove=w", "f"], ["--remove=", "f"],
+                ["-n", "x\x1b[2J\ny", "f"], ["-s", "a'b\\c\t\x7f\xff", "f"], ["--remove=\x1b]0;t\x07", "f"], ["-n", ""]]
 
 
 @pytest.mark.parametrize("args", USAGE_ERRORS, ids=" ".join)
@@ -297,3 +298,23 @@ def test_verbose_byte_progress_lines(tmp_path):
     assert progress[-1].groups() == ("48MiB", "100")
     percents = [int(m.group(2)) for m in progress]
     assert percents == sorted(percents)
+
+
+@pytest.mark.parametrize("how", ["un", "wipe", "wipes", "wipesync"])
+def test_remove_takes_gnus_abbreviations(tmp_path, how):
+    """GNU's argmatch: --remove=wipes is wipesync, --remove=un unlink; the file goes either way."""
+    for who in ("gnu", "scrub"):
+        (tmp_path / who).write_bytes(b"x" * 5000)
+        code, lines = run_shred(who, ["-v", f"--remove={how}", who], cwd=tmp_path)
+        assert code == 0 and not (tmp_path / who).exists()
+    assert run_shred("gnu", [f"--remove={how}", "missing"], cwd=tmp_path) == run_shred("scrub", [f"--remove={how}", "missing"], cwd=tmp_path)
+
+
+def test_unknown_option_never_reaches_the_terminal_raw(tmp_path):
+    """GNU echoes an unknown option's bytes as given (an ESC sequence included); scrub quotes
+    them, so a hostile argument cannot drive the terminal: a deliberate difference."""
+    proc = subprocess.run([sys.executable, "-m", "scrub", "shred", "--bo\x1b]0;pwned\x07gus", "f"], cwd=tmp_path,
+                          capture_output=True, env=ENV, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(b"python3 -m scrub shred: unrecognized option '--bo\\033]0;pwned\\agus'\n")
+    assert not any(b < 0x20 and b != 0x0A for b in proc.stderr)
